@@ -1,0 +1,109 @@
+"""The Starlette application: GraphQL, health, metrics and the ledger's tile read path."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from api import migrations
+from api.context import Context
+from api.ledger.routes import routes as ledger_routes
+from api.logs import configure_logging
+from api.middleware import RequestContextMiddleware, RequestMetrics
+from api.runtime import Runtime, StartupError, check_database, open_runtime
+from api.schema import schema
+from api.settings import Settings
+
+
+class CorroborateGraphQL(GraphQL[Context, None]):
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
+        return Context(
+            runtime=request.app.state.runtime,
+            request=request,
+            response=response if isinstance(response, Response) else None,
+        )
+
+
+async def healthz(_request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    try:
+        await check_database(runtime.engine, runtime.settings.database_url)
+    except StartupError as exc:
+        return JSONResponse({"status": "unavailable", "reason": str(exc)}, status_code=503)
+    return JSONResponse(
+        {"status": "ready", "migration": migrations.head_revision(runtime.settings.database_url)}
+    )
+
+
+async def metrics(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    async with runtime.sessions() as session:
+        request.app.state.ledger_size.set(await runtime.log.size(session))
+    return Response(generate_latest(request.app.state.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Starlette:
+    """The ASGI app. Give ``runtime`` to serve an already-open one (tests); else it opens at start."""
+    if settings is None and runtime is None:
+        raise ValueError("create_app needs settings or a runtime")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        own = runtime is None
+        current = runtime if runtime is not None else await open_runtime(settings)  # type: ignore[arg-type]
+        app.state.runtime = current
+        current.sequencer.start()
+        try:
+            yield
+        finally:
+            if own:
+                await current.close()
+
+    registry = CollectorRegistry()
+    app = Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
+            *ledger_routes,
+            Mount("/graphql", CorroborateGraphQL(schema, graphql_ide="graphiql")),
+        ],
+        middleware=[Middleware(RequestContextMiddleware, metrics=RequestMetrics(registry))],
+        lifespan=lifespan,
+    )
+    app.state.registry = registry
+    app.state.ledger_size = Gauge(
+        "corroborate_ledger_size", "Leaves in the transparency log.", registry=registry
+    )
+    if runtime is not None:
+        app.state.runtime = runtime
+    return app
+
+
+def serve(settings: Settings, **uvicorn_options: Any) -> None:
+    import uvicorn
+
+    configure_logging(settings.log_level)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        **uvicorn_options,
+    )

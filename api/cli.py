@@ -1,0 +1,347 @@
+"""The ``corroborate`` command line: serve, migrate, the ledger's tools, the verifier, a witness.
+
+Every failure an operator can cause ends with a one-line message on stderr and a non-zero exit,
+never a traceback. Imports are made inside each command so that ``corroborate verify`` loads only
+the offline verifier.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+EXIT_FAILED = 1  # the thing checked is not right (a proof that does not verify, an audit problem)
+EXIT_USAGE = 2  # the command could not run (bad settings, unreachable database, bad input)
+
+
+class CommandError(Exception):
+    """Ends the command with a one-line message and an exit code."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    print(f"corroborate: {message}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from api.settings import SettingsError, load_settings
+
+    overrides = {}
+    for name in ("database_url", "data_dir", "host", "port", "log_origin"):
+        value = getattr(args, name, None)
+        if value is not None:
+            overrides[name] = value
+    try:
+        return load_settings(**overrides)
+    except SettingsError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def _runtime_call(args: argparse.Namespace, body: Callable[[Any], Any]) -> Any:
+    """Open the runtime (all start checks), run ``body(runtime)``, close it."""
+    from api.runtime import StartupError, open_runtime
+
+    settings = _settings(args)
+
+    async def run() -> Any:
+        try:
+            runtime = await open_runtime(settings)
+        except StartupError as exc:
+            raise CommandError(str(exc)) from None
+        try:
+            return await body(runtime)
+        finally:
+            await runtime.close()
+
+    return asyncio.run(run())
+
+
+# -- commands ----------------------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from api.app import serve
+    from api.runtime import StartupError, check_database
+    from models.db import create_engine
+
+    settings = _settings(args)
+
+    async def preflight() -> None:
+        engine = create_engine(settings.database_url)
+        try:
+            await check_database(engine, settings.database_url)
+        except StartupError as exc:
+            raise CommandError(str(exc)) from None
+        finally:
+            await engine.dispose()
+
+    asyncio.run(preflight())
+    _runtime_call(args, lambda runtime: asyncio.sleep(0))  # key and log checks, first-start setup
+    serve(settings)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from api import migrations
+    from api.runtime import safe_url
+
+    settings = _settings(args)
+    try:
+        migrations.upgrade(settings.database_url, args.revision)
+    except Exception as exc:  # alembic and driver errors become one line
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CommandError(f"migrating {safe_url(settings.database_url)} failed: {first}") from None
+    print(f"database {safe_url(settings.database_url)} is at migration {args.revision}")
+    return 0
+
+
+def cmd_ledger_vkey(args: argparse.Namespace) -> int:
+    from ledger.keys import KeyFileError, load_or_create_signer
+
+    settings = _settings(args)
+    try:
+        signer = load_or_create_signer(settings.log_key_path, settings.log_origin)
+    except KeyFileError as exc:
+        raise CommandError(str(exc)) from None
+    print(signer.vkey)
+    return 0
+
+
+def cmd_ledger_checkpoint(args: argparse.Namespace) -> int:
+    async def body(runtime: Any) -> bytes:
+        async with runtime.sessions() as session:
+            latest = await runtime.log.latest_checkpoint(session)
+        return bytes(latest.note_with_cosignatures)
+
+    sys.stdout.write(_runtime_call(args, body).decode())
+    return 0
+
+
+def cmd_ledger_audit(args: argparse.Namespace) -> int:
+    from ledger.audit import audit_log
+
+    async def body(runtime: Any) -> Any:
+        async with runtime.sessions() as session:
+            return await audit_log(session, origin=runtime.log.origin, vkey=runtime.signer.vkey)
+
+    report = _runtime_call(args, body)
+    if report.ok:
+        print(
+            f"ok: {report.entries_checked} entries, {report.tiles_checked} tiles, "
+            f"{report.checkpoints_checked} checkpoints match (size {report.size})"
+        )
+        return 0
+    where = "" if report.first_bad_index is None else f"first bad index {report.first_bad_index}: "
+    raise CommandError(f"audit failed: {where}{report.problems[0]}", EXIT_FAILED)
+
+
+def cmd_ledger_export(args: argparse.Namespace) -> int:
+    from ledger.export import export_log
+
+    async def body(runtime: Any) -> Any:
+        async with runtime.sessions() as session:
+            return await export_log(session, runtime.log, Path(args.directory))
+
+    written = _runtime_call(args, body)
+    print(
+        f"wrote {written.files} files ({written.bytes} bytes) for size {written.size} to {args.directory}"
+    )
+    return 0
+
+
+def cmd_ledger_proof(args: argparse.Namespace) -> int:
+    from ledger.provenance import proof_bundle_text
+
+    async def body(runtime: Any) -> str:
+        async with runtime.sessions() as session:
+            return await proof_bundle_text(session, runtime.log, args.index)
+
+    sys.stdout.write(_runtime_call(args, body))
+    return 0
+
+
+def cmd_ledger_leaf(args: argparse.Namespace) -> int:
+    async def body(runtime: Any) -> bytes:
+        async with runtime.sessions() as session:
+            _kind, leaf = await runtime.log.entry(session, args.index)
+        return bytes(leaf)
+
+    sys.stdout.buffer.write(_runtime_call(args, body))
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from ledger.verify import VerificationError, verify_proof_files
+
+    try:
+        verified = verify_proof_files(
+            args.proof,
+            args.leaf,
+            args.vkey,
+            witnesses=args.witness or (),
+            min_witnesses=args.min_witnesses,
+        )
+    except VerificationError as exc:
+        raise CommandError(f"not verified: {exc}", EXIT_FAILED) from None
+    witnesses = ", ".join(sorted(verified.witness_timestamps)) or "no witnesses"
+    print(
+        f"verified: leaf {verified.index} is in {verified.origin} at size {verified.tree_size} "
+        f"(cosigned by {witnesses})"
+    )
+    return 0
+
+
+def cmd_witness_serve(args: argparse.Namespace) -> int:
+    from ledger.witness import WitnessConfigError, serve_witness
+
+    try:
+        serve_witness(
+            Path(args.dir),
+            name=args.name,
+            logs=args.log,
+            host=args.host,
+            port=args.port,
+        )
+    except WitnessConfigError as exc:
+        raise CommandError(str(exc)) from None
+    return 0
+
+
+def cmd_witness_vkey(args: argparse.Namespace) -> int:
+    from ledger.witness import WitnessConfigError, witness_signer
+
+    try:
+        print(witness_signer(Path(args.dir), args.name).vkey)
+    except WitnessConfigError as exc:
+        raise CommandError(str(exc)) from None
+    return 0
+
+
+def cmd_ledger_cosign(args: argparse.Namespace) -> int:
+    from ledger.witness_client import WitnessClientError, request_cosignature
+
+    async def body(runtime: Any) -> Any:
+        try:
+            return await request_cosignature(runtime, args.url, args.witness_vkey)
+        except WitnessClientError as exc:
+            raise CommandError(str(exc), EXIT_FAILED) from None
+
+    result = _runtime_call(args, body)
+    print(result)
+    return 0
+
+
+# -- parser ------------------------------------------------------------------------------------
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--database-url", dest="database_url", help="overrides CORROBORATE_DATABASE_URL"
+    )
+    parser.add_argument("--data-dir", dest="data_dir", help="overrides CORROBORATE_DATA_DIR")
+    parser.add_argument("--log-origin", dest="log_origin", help="overrides CORROBORATE_LOG_ORIGIN")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="corroborate",
+        description="Attested public-health figures on a public transparency log.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    serve = commands.add_parser("serve", help="serve the API (GraphQL at /graphql)")
+    _common(serve)
+    serve.add_argument("--host", help="overrides CORROBORATE_HOST")
+    serve.add_argument("--port", type=int, help="overrides CORROBORATE_PORT")
+    serve.set_defaults(func=cmd_serve)
+
+    migrate = commands.add_parser("migrate", help="apply database migrations (Alembic)")
+    _common(migrate)
+    migrate.add_argument("--revision", default="head", help="target revision (default head)")
+    migrate.set_defaults(func=cmd_migrate)
+
+    ledger = commands.add_parser("ledger", help="the transparency log's tools")
+    ledger_cmds = ledger.add_subparsers(dest="ledger_command", metavar="COMMAND", required=True)
+    for name, func, help_ in (
+        ("vkey", cmd_ledger_vkey, "print the log's verifier key (C2SP name+keyid+key)"),
+        ("checkpoint", cmd_ledger_checkpoint, "print the latest signed checkpoint"),
+        ("audit", cmd_ledger_audit, "recompute every tile and root from the stored entries"),
+    ):
+        sub = ledger_cmds.add_parser(name, help=help_)
+        _common(sub)
+        sub.set_defaults(func=func)
+    export = ledger_cmds.add_parser("export", help="write checkpoint and tiles to DIR for a CDN")
+    _common(export)
+    export.add_argument("directory", metavar="DIR")
+    export.set_defaults(func=cmd_ledger_export)
+    proof = ledger_cmds.add_parser("proof", help="print the tlog-proof@v1 bundle of a leaf")
+    _common(proof)
+    proof.add_argument("index", type=int)
+    proof.set_defaults(func=cmd_ledger_proof)
+    leaf = ledger_cmds.add_parser("leaf", help="write a leaf's exact bytes to stdout")
+    _common(leaf)
+    leaf.add_argument("index", type=int)
+    leaf.set_defaults(func=cmd_ledger_leaf)
+    cosign = ledger_cmds.add_parser(
+        "cosign", help="ask a witness (tlog-witness add-checkpoint) to cosign the latest checkpoint"
+    )
+    _common(cosign)
+    cosign.add_argument("url", help="the witness's base URL, e.g. http://127.0.0.1:8100")
+    cosign.add_argument("witness_vkey", metavar="WITNESS_VKEY", help="vkey string or file")
+    cosign.set_defaults(func=cmd_ledger_cosign)
+
+    verify = commands.add_parser(
+        "verify", help="verify offline that a leaf is in the log (tlog-proof@v1 bundle)"
+    )
+    verify.add_argument("proof", metavar="PROOF_FILE")
+    verify.add_argument("--leaf", required=True, metavar="LEAF_FILE", help="the leaf's exact bytes")
+    verify.add_argument("--vkey", required=True, help="the log's vkey, or a file holding it")
+    verify.add_argument(
+        "--witness", action="append", metavar="VKEY", help="a witness vkey or file (repeatable)"
+    )
+    verify.add_argument("--min-witnesses", type=int, default=0, metavar="N")
+    verify.set_defaults(func=cmd_verify)
+
+    witness = commands.add_parser("witness", help="run a C2SP tlog-witness")
+    witness_cmds = witness.add_subparsers(dest="witness_command", metavar="COMMAND", required=True)
+    wserve = witness_cmds.add_parser("serve", help="serve the add-checkpoint endpoint")
+    wserve.add_argument("--dir", required=True, help="the witness's key and state directory")
+    wserve.add_argument("--name", required=True, help="the witness's key name, e.g. example.org/w")
+    wserve.add_argument(
+        "--log",
+        action="append",
+        required=True,
+        metavar="VKEY",
+        help="the vkey (or file) of a log to witness; its key name is the log's origin (repeatable)",
+    )
+    wserve.add_argument("--host", default="127.0.0.1")
+    wserve.add_argument("--port", type=int, default=8100)
+    wserve.set_defaults(func=cmd_witness_serve)
+    wvkey = witness_cmds.add_parser("vkey", help="print the witness's cosigner vkey")
+    wvkey.add_argument("--dir", required=True)
+    wvkey.add_argument("--name", required=True)
+    wvkey.set_defaults(func=cmd_witness_vkey)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except CommandError as exc:
+        _fail(str(exc), exc.code)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,88 @@
+"""Settings, read once at start from the environment (prefix ``CORROBORATE_``) and passed down.
+
+Nothing below ``api/`` reads ``os.environ``: functions take the values they need.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_ORIGIN = re.compile(r"^[A-Za-z0-9.\-]+(?::[0-9]+)?(?:/[A-Za-z0-9._\-]+)*$")
+_DRIVERS = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
+
+
+class SettingsError(ValueError):
+    """A setting has a bad value; the message names the setting and what was expected."""
+
+
+class Settings(BaseSettings):
+    """Every setting Corroborate reads; the environment variable is ``CORROBORATE_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="CORROBORATE_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///./var/corroborate.db",
+        description="SQLAlchemy async URL: sqlite+aiosqlite:///PATH or postgresql+asyncpg://…",
+    )
+    data_dir: Path = Field(
+        default=Path("./var"),
+        description="Where the ledger key, the publishers' originals and exports live.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address the API listens on.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port the API listens on.")
+    log_origin: str = Field(
+        default="localhost/corroborate",
+        description="The transparency log's origin line (C2SP tlog-checkpoint), e.g. example.org/log.",
+    )
+    log_level: str = Field(default="info", description="debug, info, warning or error.")
+    ledger_batch_max: int = Field(
+        default=4096, ge=1, le=1_000_000, description="Most leaves the sequencer puts in one batch."
+    )
+    ledger_batch_wait_ms: int = Field(
+        default=5, ge=0, le=10_000, description="How long the sequencer waits to fill a batch."
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        if not value.startswith(_DRIVERS):
+            raise ValueError(f"expected a URL starting with one of {', '.join(_DRIVERS)}")
+        return value
+
+    @field_validator("log_origin")
+    @classmethod
+    def _check_origin(cls, value: str) -> str:
+        if not _ORIGIN.match(value):
+            raise ValueError("expected a schema-less URL such as example.org/log (no spaces)")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_level(cls, value: str) -> str:
+        if value.lower() not in {"debug", "info", "warning", "error"}:
+            raise ValueError("expected one of debug, info, warning, error")
+        return value.lower()
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def log_key_path(self) -> Path:
+        return self.data_dir / "ledger.key"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings once; a bad value raises SettingsError with a one-line message."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = ".".join(str(p) for p in first["loc"]) or "?"
+        env = f"CORROBORATE_{name.upper()}"
+        got = first.get("input")
+        raise SettingsError(f"{env}: {first['msg']} (got {got!r})") from None

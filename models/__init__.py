@@ -1,0 +1,27 @@
+"""SQLModel tables, the engine and the session factory — nothing else."""
+
+from sqlmodel import SQLModel
+
+from models.db import create_engine, is_sqlite, session_factory, writer
+from models.ledger import (
+    LedgerCheckpoint,
+    LedgerCosignature,
+    LedgerEntry,
+    LedgerState,
+    LedgerTile,
+)
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "LedgerCheckpoint",
+    "LedgerCosignature",
+    "LedgerEntry",
+    "LedgerState",
+    "LedgerTile",
+    "create_engine",
+    "is_sqlite",
+    "metadata",
+    "session_factory",
+    "writer",
+]
