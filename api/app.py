@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
@@ -76,13 +76,15 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
                 await current.close()
 
     registry = CollectorRegistry()
+    graphql = CorroborateGraphQL(schema, graphql_ide="graphiql")
     app = Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
             *ledger_routes,
-            Mount("/graphql", CorroborateGraphQL(schema, graphql_ide="graphiql")),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
         ],
         middleware=[Middleware(RequestContextMiddleware, metrics=RequestMetrics(registry))],
         lifespan=lifespan,

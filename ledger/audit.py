@@ -33,8 +33,9 @@ class AuditReport:
         return not self.problems
 
     def fail(self, message: str, index: int | None = None) -> None:
+        """Record a problem; the first index named is kept (callers check lowest levels first)."""
         self.problems.append(message)
-        if index is not None and (self.first_bad_index is None or index < self.first_bad_index):
+        if index is not None and self.first_bad_index is None:
             self.first_bad_index = index
 
 

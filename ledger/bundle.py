@@ -185,7 +185,12 @@ class ProofBundle:
                 raise MalformedBundleError(
                     f"proof has more than {MAX_PROOF_HASHES} hashes before the blank line"
                 )
-            value = _decode_b64(line, f"proof line {number}")
+            try:
+                value = _decode_b64(line, f"proof line {number}")
+            except MalformedBundleError as exc:
+                raise MalformedBundleError(
+                    f"{exc}: expected a base64 hash or the blank line before the checkpoint"
+                ) from None
             if len(value) != _merkle.HASH_SIZE:
                 raise MalformedBundleError(
                     f"proof line {number} decodes to {len(value)} bytes, "

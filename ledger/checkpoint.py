@@ -32,6 +32,7 @@ from ledger import note as _note
 HASH_BYTES = 32
 MAX_TREE_SIZE = (1 << 63) - 1
 _DECIMAL = re.compile(r"0|[1-9][0-9]*")
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f]")
 
 
 class CheckpointError(ValueError):
@@ -119,6 +120,13 @@ class Checkpoint:
             raise MalformedCheckpointError(
                 f"checkpoint text is not valid UTF-8: bad byte at offset {exc.start}"
             ) from None
+        bad = _CONTROL.search(decoded)
+        if bad is not None:
+            offset = len(decoded[: bad.start()].encode())
+            raise MalformedCheckpointError(
+                f"checkpoint text contains control character U+{ord(bad.group()):04X} at byte "
+                f"{offset}: expected none other than newline (U+000A)"
+            )
         if not decoded.endswith("\n"):
             raise MalformedCheckpointError(
                 f"checkpoint text must end in a newline, got {_show(decoded[-20:])}"

@@ -107,9 +107,12 @@ def _b64decode_loose(text: str, what: str, error: type[NoteError]) -> bytes:
 
 
 def _require_canonical(text: str, raw: bytes, what: str, error: type[NoteError]) -> None:
-    """Reject base64 whose unused trailing bits are not zero (two spellings of one value)."""
-    if base64.b64encode(raw).decode() != text:
-        raise error(f"{what} is not canonical base64 (non-zero padding bits): got {_show(text)}")
+    """Reject base64 that is not the one encoding of its bytes (bad padding or trailing bits)."""
+    canonical = base64.b64encode(raw).decode()
+    if canonical != text:
+        raise error(
+            f"{what} is not canonical base64: got {_show(text)}, expected {_show(canonical)}"
+        )
 
 
 def _b64decode(text: str, what: str, error: type[NoteError]) -> bytes:

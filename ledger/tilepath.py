@@ -38,9 +38,9 @@ MAX_BUNDLE_ENTRIES = TILE_WIDTH
 _LEVEL = re.compile(r"0|[1-9][0-9]?")
 _WIDTH = re.compile(r"[1-9][0-9]{0,2}")
 _INDEX = re.compile(r"(?:x[0-9]{3}/)*[0-9]{3}")
-_TILE = re.compile(r"tile/(?P<level>entries|[^/]+)/(?P<index>[^.]+?)(?:\.p/(?P<width>[^/]+))?")
+_TILE = re.compile(r"tile/(?P<level>entries|[^/]+)/(?P<index>[^.]+?)(?:\.p/(?P<width>[^/]*))?")
 _SUMDB_TILE = re.compile(
-    r"tile/(?P<height>[^/]+)/(?P<level>data|[^/]+)/(?P<index>[^.]+?)(?:\.p/(?P<width>[^/]+))?"
+    r"tile/(?P<height>[^/]+)/(?P<level>data|[^/]+)/(?P<index>[^.]+?)(?:\.p/(?P<width>[^/]*))?"
 )
 
 

@@ -1,0 +1,1 @@
+"""Lookup data packaged with ``ingest`` (see README.md beside this file for provenance)."""
