@@ -108,6 +108,7 @@ _COUNTRY_ALIASES = {
     "St Martin": "MAF",
     "British Virgin Islands": "VGB",
     "Sint Maarten": "SXM",
+    "Turkey": "TUR",  # pycountry now has "Türkiye"
     # WHO
     "Kosovo[1]": KOSOVO,
     "occupied Palestinian territory, including east Jerusalem": "PSE",
@@ -130,6 +131,15 @@ _COUNTRY_ALIASES = {
     "Palestine": "PSE",
     "Cape_Verde": "CPV",
     "Bonaire, Saint Eustatius and Saba": "BES",
+    # OWID, WHO
+    "Democratic Republic of Congo": "COD",
+    "Falkland Islands": "FLK",
+    "Faeroe Islands": "FRO",
+    "Macedonia": "MKD",
+    "Swaziland": "SWZ",
+    "Timor": "TLS",
+    "Vatican": "VAT",
+    "Saint Martin": "MAF",
 }
 
 _SUBDIVISION_ALIASES = {
@@ -179,13 +189,14 @@ _NOT_A_PLACE = {
 
 
 def normalize_name(name: str) -> str:
-    """Case-, accent- and punctuation-insensitive key for a place name."""
+    """Case-, accent- and punctuation-insensitive key for a place name: "Côte d’Ivoire",
+    "Cote_dIvoire" and "cote divoire" are one key."""
     decomposed = unicodedata.normalize("NFKD", name)
     bare = "".join(c for c in decomposed if not unicodedata.combining(c))
     for mark in ("'", "’", "`"):
         bare = bare.replace(mark, "")
-    bare = bare.replace("_", " ").replace("-", " ")
-    return " ".join(bare.casefold().split())
+    spaced = "".join(c if c.isalnum() else " " for c in bare.casefold())
+    return " ".join(spaced.split())
 
 
 @dataclass(frozen=True)

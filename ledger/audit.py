@@ -14,7 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ledger import merkle
 from ledger.checkpoint import Checkpoint, open_checkpoint
 from ledger.note import parse_vkey
-from ledger.store import TILE_WIDTH, Checkpoints, Entries, State, TileReader, Tiles, perfect_root
+from ledger.store import (
+    TILE_WIDTH,
+    Checkpoints,
+    Entries,
+    State,
+    TileReader,
+    Tiles,
+    perfect_root,
+    tile_internal_nodes,
+)
 
 _HASH = merkle.HASH_SIZE
 
@@ -96,14 +105,21 @@ async def audit_log(
             computed_tiles[(lv, t)] = bytes(
                 hashes[t * TILE_WIDTH * _HASH : (t + 1) * TILE_WIDTH * _HASH]
             )
-    stored_tiles = {
-        (int(lv), int(ix)): bytes(h)
-        for lv, ix, h in await session.execute(select(Tiles.c.level, Tiles.c.idx, Tiles.c.hashes))
-    }
+    stored_tiles: dict[tuple[int, int], bytes] = {}
+    stored_nodes: dict[tuple[int, int], bytes | None] = {}
+    for lv, ix, h, internal in await session.execute(
+        select(Tiles.c.level, Tiles.c.idx, Tiles.c.hashes, Tiles.c.nodes)
+    ):
+        stored_tiles[(int(lv), int(ix))] = bytes(h)
+        stored_nodes[(int(lv), int(ix))] = None if internal is None else bytes(internal)
     for key in sorted(set(computed_tiles) | set(stored_tiles)):
         report.tiles_checked += 1
         want, have = computed_tiles.get(key), stored_tiles.get(key)
         if want == have:
+            if want is not None and len(want) == TILE_WIDTH * _HASH:
+                internal = stored_nodes.get(key)
+                if internal != tile_internal_nodes(want)[0]:
+                    report.fail(f"tile {key[0]}/{key[1]}: its stored internal nodes are wrong")
             continue
         covered = TILE_WIDTH ** (key[0] + 1)
         first_leaf = key[1] * covered

@@ -107,11 +107,48 @@ def perfect_root(buf: bytes | bytearray, offset: int, count: int) -> bytes:
     return level[0]
 
 
+#: Where the hashes of height h (1..7) start in a full tile's internal nodes, in hashes.
+_NODE_OFFSETS = {h: sum(TILE_WIDTH >> j for j in range(1, h)) for h in range(1, 8)}
+
+
+def tile_nodes(buf: bytes | bytearray) -> bytes:
+    """The internal nodes of a tile of any width, laid out as a full tile's (zeros where a
+    subtree is not complete yet), so that :class:`TileReader` finds them the same way."""
+    node = merkle.node_hash
+    level = [bytes(buf[i * _HASH : (i + 1) * _HASH]) for i in range(len(buf) // _HASH)]
+    out = bytearray(sum(TILE_WIDTH >> h for h in range(1, 8)) * _HASH)
+    for height in range(1, 8):
+        level = [node(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+        at = _NODE_OFFSETS[height] * _HASH
+        out[at : at + len(level) * _HASH] = b"".join(level)
+    return bytes(out)
+
+
+def tile_internal_nodes(buf: bytes | bytearray) -> tuple[bytes, bytes]:
+    """For a full tile: its internal node hashes (heights 1..7, left to right) and its root.
+
+    They are stored beside the tile so that a proof reads a node instead of recomputing up to
+    127 hashes; the audit recomputes them.
+    """
+    node = merkle.node_hash
+    level = [bytes(buf[i * _HASH : (i + 1) * _HASH]) for i in range(TILE_WIDTH)]
+    parts = []
+    while len(level) > 2:
+        level = [node(level[i], level[i + 1]) for i in range(0, len(level), 2)]
+        parts.append(b"".join(level))
+    return b"".join(parts), node(level[0], level[1])
+
+
 class TileReader:
     """A merkle.NodeReader over tiles held in memory (fetched for one proof or one append)."""
 
-    def __init__(self, tiles: dict[TileKey, bytes | bytearray]) -> None:
+    def __init__(
+        self,
+        tiles: dict[TileKey, bytes | bytearray],
+        nodes: dict[TileKey, bytes] | None = None,
+    ) -> None:
         self.tiles = tiles
+        self.nodes = nodes or {}
 
     def __call__(self, level: int, index: int) -> bytes:
         key, offset, count = tile_key_for_node(level, index)
@@ -124,6 +161,10 @@ class TileReader:
             )
         if count == 1:
             return bytes(buf[offset * _HASH : (offset + 1) * _HASH])
+        internal = self.nodes.get(key)
+        if internal is not None:
+            at = _NODE_OFFSETS[level % 8] + (offset >> (level % 8))
+            return internal[at * _HASH : (at + 1) * _HASH]
         return perfect_root(buf, offset, count)
 
 
@@ -147,7 +188,7 @@ class TransparencyLog:
     def __init__(self, *, origin: str, signer: Signer, cache_tiles: int = 4096) -> None:
         self.origin = origin
         self.signer = signer
-        self._cache: dict[TileKey, bytes] = {}
+        self._cache: dict[TileKey, tuple[bytes, bytes]] = {}
         self._cache_max = cache_tiles
 
     # -- setup ------------------------------------------------------------------------------
@@ -228,12 +269,13 @@ class TransparencyLog:
             ],
         )
         tiles, existing = await self._load_edge(session, old_size)
-        touched = self._grow_tiles(tiles, old_size, hashes)
+        filled: dict[TileKey, bytes] = {}
+        touched = self._grow_tiles(tiles, old_size, hashes, filled)
         new_size = old_size + len(entries)
-        await self._write_tiles(session, tiles, touched, existing)
-        root = merkle.root_hash(new_size, TileReader(tiles))
+        await self._write_tiles(session, tiles, touched, existing, filled)
+        root = merkle.root_hash(new_size, TileReader(tiles, filled))
         if old_size:
-            await self._check_consistent(session, tiles, old_size, old_root, new_size, root)
+            await self._check_consistent(session, tiles, filled, old_size, old_root, new_size, root)
         note = sign_checkpoint(Checkpoint(self.origin, new_size, root), self.signer)
         await session.execute(
             insert(Checkpoints).values(
@@ -267,8 +309,15 @@ class TransparencyLog:
 
     @staticmethod
     def _grow_tiles(
-        tiles: dict[TileKey, bytes | bytearray], old_size: int, new_hashes: list[bytes]
+        tiles: dict[TileKey, bytes | bytearray],
+        old_size: int,
+        new_hashes: list[bytes],
+        filled: dict[TileKey, bytes],
     ) -> set[TileKey]:
+        """Add leaf hashes to the tiles, promoting each tile that fills to the level above.
+
+        ``filled`` receives the internal nodes of every tile this append completes.
+        """
         touched: set[TileKey] = set()
         level, start, hashes = 0, old_size, new_hashes
         while hashes:
@@ -285,7 +334,8 @@ class TransparencyLog:
                 buf += h
                 touched.add(key)
                 if offset == TILE_WIDTH - 1:
-                    promoted.append(perfect_root(buf, 0, TILE_WIDTH))
+                    filled[key], root = tile_internal_nodes(buf)
+                    promoted.append(root)
                 position += 1
             level, start, hashes = level + 1, start // TILE_WIDTH, promoted
         return touched
@@ -296,9 +346,10 @@ class TransparencyLog:
         tiles: dict[TileKey, bytes | bytearray],
         touched: set[TileKey],
         existing: set[TileKey],
+        filled: dict[TileKey, bytes],
     ) -> None:
         new_rows = [
-            {"level": key[0], "idx": key[1], "hashes": bytes(tiles[key])}
+            {"level": key[0], "idx": key[1], "hashes": bytes(tiles[key]), "nodes": filled.get(key)}
             for key in sorted(touched - existing)
         ]
         if new_rows:
@@ -307,13 +358,14 @@ class TransparencyLog:
             await session.execute(
                 update(Tiles)
                 .where(Tiles.c.level == key[0], Tiles.c.idx == key[1])
-                .values(hashes=bytes(tiles[key]))
+                .values(hashes=bytes(tiles[key]), nodes=filled.get(key))
             )
 
     async def _check_consistent(
         self,
         session: AsyncSession,
         tiles: dict[TileKey, bytes | bytearray],
+        nodes: dict[TileKey, bytes],
         old_size: int,
         old_root: bytes,
         new_size: int,
@@ -323,9 +375,10 @@ class TransparencyLog:
         missing = {
             tile_key_for_node(level, index)[0] for level, index in merkle.required_nodes(plan)
         } - set(tiles)
+        nodes = dict(nodes)
         if missing:
-            tiles.update(await self._fetch_tiles(session, sorted(missing)))
-        proof = merkle.consistency_proof(old_size, new_size, TileReader(tiles))
+            tiles.update(await self._fetch_tiles(session, sorted(missing), nodes))
+        proof = merkle.consistency_proof(old_size, new_size, TileReader(tiles, nodes))
         try:
             merkle.verify_consistency(old_size, new_size, proof, old_root, new_root)
         except merkle.ProofError as exc:
@@ -337,34 +390,60 @@ class TransparencyLog:
     # -- reads ------------------------------------------------------------------------------
 
     async def _fetch_tiles(
-        self, session: AsyncSession, keys: Iterable[TileKey]
+        self,
+        session: AsyncSession,
+        keys: Iterable[TileKey],
+        nodes: dict[TileKey, bytes] | None = None,
     ) -> dict[TileKey, bytes]:
-        keys = list(dict.fromkeys(keys))
+        """Tiles by key from the database, in one query; ``nodes`` gets full tiles' internals."""
+        wanted = list(dict.fromkeys(keys))
         found: dict[TileKey, bytes] = {}
-        wanted = []
-        for key in keys:
-            cached = self._cache.get(key)
-            if cached is not None:
-                found[key] = cached
-            else:
-                wanted.append(key)
-        if wanted:
-            condition = or_(*(and_(Tiles.c.level == lv, Tiles.c.idx == ix) for lv, ix in wanted))
-            rows = await session.execute(
-                select(Tiles.c.level, Tiles.c.idx, Tiles.c.hashes).where(condition)
-            )
-            for level, index, hashes in rows:
-                blob = bytes(hashes)
-                found[(level, index)] = blob
-                if len(blob) == TILE_WIDTH * _HASH and len(self._cache) < self._cache_max:
-                    self._cache[(level, index)] = blob
+        if not wanted:
+            return found
+        condition = or_(*(and_(Tiles.c.level == lv, Tiles.c.idx == ix) for lv, ix in wanted))
+        connection = await session.connection()  # Core, not the ORM: a third of the cost
+        rows = await connection.execute(
+            select(Tiles.c.level, Tiles.c.idx, Tiles.c.hashes, Tiles.c.nodes).where(condition)
+        )
+        for level, index, hashes, internal in rows:
+            key = (int(level), int(index))
+            found[key] = bytes(hashes)
+            if nodes is not None and internal is not None:
+                nodes[key] = bytes(internal)
         return found
 
     async def _reader_for(
         self, session: AsyncSession, plans: Iterable[list[tuple[int, int]]]
     ) -> TileReader:
-        keys = {tile_key_for_node(level, index)[0] for level, index in merkle.required_nodes(plans)}
-        return TileReader(dict(await self._fetch_tiles(session, sorted(keys))))
+        """A reader for the nodes of ``plans``: cached tiles where they are long enough, else one
+        query. A tile's first W hashes never change, so a cached prefix serves any proof that
+        needs at most W of them; full tiles come with their stored internal nodes, partial ones
+        get theirs computed once per width.
+        """
+        need: dict[TileKey, int] = {}
+        for level, index in merkle.required_nodes(plans):
+            key, offset, count = tile_key_for_node(level, index)
+            need[key] = max(need.get(key, 0), offset + count)
+        tiles: dict[TileKey, bytes | bytearray] = {}
+        nodes: dict[TileKey, bytes] = {}
+        missing = []
+        for key, count in need.items():
+            cached = self._cache.get(key)
+            if cached is not None and len(cached[0]) >= count * _HASH:
+                tiles[key], nodes[key] = cached
+            else:
+                missing.append(key)
+        if missing:
+            stored: dict[TileKey, bytes] = {}
+            for key, buf in (await self._fetch_tiles(session, missing, stored)).items():
+                internal = stored.get(key) if len(buf) == TILE_WIDTH * _HASH else None
+                if internal is None:
+                    internal = tile_nodes(buf)
+                tiles[key], nodes[key] = buf, internal
+                if len(self._cache) >= self._cache_max:
+                    self._cache.pop(next(iter(self._cache)))
+                self._cache[key] = (buf, internal)
+        return TileReader(tiles, nodes)
 
     async def size(self, session: AsyncSession) -> int:
         row = (await session.execute(select(State.c.size).where(State.c.id == _STATE_ID))).first()
@@ -429,16 +508,33 @@ class TransparencyLog:
         return found.get((level, index))
 
     async def inclusion_proof(self, session: AsyncSession, index: int, size: int) -> list[bytes]:
-        self._check_range(index, size, await self.size(session))
+        """The inclusion proof of leaf ``index`` in the tree of ``size`` leaves (one query).
+
+        Tiles are written in the same transaction as the checkpoint, so they hold exactly the
+        signed size: a size beyond it shows up as a short tile, and only then is the size read.
+        """
+        if not 0 <= index < size:
+            raise LedgerError(f"expected 0 <= index < size, got index {index}, size {size}")
         plan = merkle.inclusion_proof_plan(index, size)
-        return merkle.inclusion_proof(index, size, await self._reader_for(session, plan))
+        try:
+            return merkle.inclusion_proof(index, size, await self._reader_for(session, plan))
+        except LedgerCorrupt:
+            self._check_range(index, size, await self.size(session))
+            raise
 
     async def consistency_proof(self, session: AsyncSession, size1: int, size2: int) -> list[bytes]:
-        current = await self.size(session)
-        if not 0 <= size1 <= size2 <= current:
-            raise LedgerError(f"expected 0 <= size1 <= size2 <= {current}, got {size1} and {size2}")
+        if not 0 <= size1 <= size2:
+            raise LedgerError(f"expected 0 <= size1 <= size2, got {size1} and {size2}")
         plan = merkle.consistency_proof_plan(size1, size2)
-        return merkle.consistency_proof(size1, size2, await self._reader_for(session, plan))
+        try:
+            return merkle.consistency_proof(size1, size2, await self._reader_for(session, plan))
+        except LedgerCorrupt:
+            current = await self.size(session)
+            if size2 > current:
+                raise LedgerError(
+                    f"expected 0 <= size1 <= size2 <= {current}, got {size1} and {size2}"
+                ) from None
+            raise
 
     async def root_at(self, session: AsyncSession, size: int) -> bytes:
         return merkle.root_hash(size, await self._reader_for(session, [merkle.root_plan(size)]))

@@ -511,7 +511,9 @@ class Witness:
         try:
             lines = await self.add_checkpoint(b"".join(chunks))
         except SizeConflictError as exc:
-            return Response(f"{exc.known_size}\n", 409, media_type=SIZE_CONTENT_TYPE)
+            # Exactly this media type (Starlette would add "; charset=utf-8" to a media_type).
+            size = f"{exc.known_size}\n".encode()
+            return Response(size, 409, headers={"content-type": SIZE_CONTENT_TYPE})
         except AddCheckpointError as exc:
             return PlainTextResponse(f"{exc}\n", exc.status)
         return Response(lines, 200, media_type=_TEXT)

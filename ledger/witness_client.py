@@ -217,10 +217,10 @@ async def request_cosignature(
             status, content_type, answer = await _post(http, endpoint, body)
             if status == 200:
                 break
-            if status != 409 or attempt == 2:
+            if status != 409:
                 raise WitnessClientError(_refused(endpoint, status, answer, checkpoint, old))
             known = _conflict_size(endpoint, content_type, answer)
-            if known == old:
+            if known == old:  # sizes agree, so the roots differ
                 raise WitnessClientError(
                     f"witness {endpoint} cosigned a different root at size {known} than the "
                     f"log's checkpoint there: the log may have forked"
@@ -229,6 +229,10 @@ async def request_cosignature(
                 raise WitnessClientError(
                     f"witness {endpoint} has cosigned size {known} for {runtime.log.origin}, "
                     f"larger than the log's latest size {checkpoint.size}: is this the same log?"
+                )
+            if attempt == 2:
+                raise WitnessClientError(
+                    f"witness {endpoint} moved from size {old} to {known} while we asked: try again"
                 )
             old = known
     line, timestamp = _verify_cosignature(endpoint, answer, checkpoint, witness)

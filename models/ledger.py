@@ -31,6 +31,12 @@ class LedgerTile(SQLModel, table=True):
     level: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
     idx: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     hashes: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    nodes: bytes | None = Field(
+        default=None,
+        sa_column=Column(LargeBinary, nullable=True),
+        description="For a full tile, its internal node hashes (heights 1..7): not served, "
+        "kept so that a proof reads nodes instead of recomputing them.",
+    )
 
 
 class LedgerState(SQLModel, table=True):

@@ -82,6 +82,11 @@ def read_csv(fmt: str, content: bytes) -> tuple[list[str], Iterator[Record]]:
     return header, records()
 
 
+def columns(header_line: str) -> tuple[str, ...]:
+    """A header written as the publisher's first line (no quoting inside names)."""
+    return tuple(header_line.split(","))
+
+
 def expect_header(fmt: str, header: Sequence[str], expected: Sequence[str]) -> None:
     if list(header) == list(expected):
         return
@@ -211,6 +216,7 @@ class LongTableAdapter:
     date_format: DateFormat
     metrics: tuple[tuple[str, Metric], ...]
     region_columns: tuple[str, ...]
+    left_out = "records left out"  # what ``keep`` drops, for the notes
 
     def region_for(self, key: tuple[str, ...]) -> str | Unresolved:
         """The region of records whose ``region_columns`` hold ``key``; may raise BadValue."""
@@ -244,7 +250,7 @@ class LongTableAdapter:
         unmapped = UnmappedTally()
         seen: set[tuple[str, datetime.date]] = set()
         observations: list[ParsedObservation] = []
-        skipped_empty = left_out = duplicates = total = 0
+        skipped_empty = dropped = duplicates = total = 0
 
         for record, line, fields in records:
             total = record
@@ -261,7 +267,7 @@ class LongTableAdapter:
             except BadValue as error:
                 raise error.at(fmt, record, line) from None
             if not self.keep(fields):
-                left_out += 1
+                dropped += 1
                 continue
             if isinstance(region, Unresolved):
                 unmapped.add(region.raw, region.reason)
@@ -276,8 +282,8 @@ class LongTableAdapter:
                 observations.append(ParsedObservation(region, day, metric, value, record, name))
 
         notes = self.fixed_notes()
-        if left_out:
-            notes.append(f"{left_out} records left out (see the adapter's description)")
+        if dropped:
+            notes.append(f"{dropped} {self.left_out}")
         if duplicates:
             notes.append(
                 f"{duplicates} records repeat a region and date seen earlier; all are kept as published"

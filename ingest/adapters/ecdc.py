@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ingest.adapters._table import EUROPEAN_DATE, BadValue, LongTableAdapter, Unresolved
+from ingest.adapters._table import EUROPEAN_DATE, BadValue, LongTableAdapter, Unresolved, columns
 from ingest.adapters.base import Metric
 from ingest.regions import country_code, unmapped_reason
 
@@ -22,11 +22,9 @@ class EcdcCaseDistributionAdapter(LongTableAdapter):
         "ECDC geographic distribution of COVID-19 cases worldwide: daily new cases and deaths by "
         "country and report date"
     )
-    header = tuple(
+    header = columns(
         "dateRep,day,month,year,cases,deaths,countriesAndTerritories,geoId,countryterritoryCode,"
-        "popData2019,continentExp,Cumulative_number_for_14_days_of_COVID-19_cases_per_100000".split(
-            ","
-        )
+        "popData2019,continentExp,Cumulative_number_for_14_days_of_COVID-19_cases_per_100000"
     )
     date_column = "dateRep"
     date_format = EUROPEAN_DATE

@@ -9,7 +9,7 @@ keeps those names exactly as written.
 
 from __future__ import annotations
 
-from ingest.adapters._table import ISO_DATE, LongTableAdapter, Unresolved
+from ingest.adapters._table import ISO_DATE, LongTableAdapter, Unresolved, columns
 from ingest.adapters.base import Metric
 from ingest.regions import country_code, unmapped_reason
 
@@ -20,9 +20,9 @@ class WhoGlobalAdapter(LongTableAdapter):
         "WHO COVID-19 dashboard, WHO-COVID-19-global-data.csv: daily and cumulative cases and "
         "deaths by country (alpha-2 code) and report date"
     )
-    header = tuple(
+    header = columns(
         "Date_reported, Country_code, Country, WHO_region, New_cases, Cumulative_cases,"
-        " New_deaths, Cumulative_deaths".split(",")
+        " New_deaths, Cumulative_deaths"
     )
     date_column = "Date_reported"
     date_format = ISO_DATE

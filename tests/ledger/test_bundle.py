@@ -155,7 +155,7 @@ def test_verifier_objects_are_accepted_in_place_of_vkeys(log):
 
 
 def test_tampered_leaf_is_not_included(log):
-    with pytest.raises(b.InclusionError, match="leaf is not included at index 4 .* root mismatch"):
+    with pytest.raises(b.InclusionError, match=r"leaf is not included at index 4 .* root mismatch"):
         b.verify_bundle(log.proof(4), b"leaf 4 (edited)", log.signer.vkey)
 
 
@@ -170,7 +170,9 @@ def test_tampered_proof_hash_fails_inclusion(log):
     flipped = bytearray(base64.b64decode(proof_line))
     flipped[0] ^= 1
     tampered = text.replace(proof_line, base64.b64encode(bytes(flipped)), 1)
-    with pytest.raises(b.InclusionError, match="root mismatch: expected [0-9a-f]{64}, proof gives"):
+    with pytest.raises(
+        b.InclusionError, match=r"root mismatch: expected [0-9a-f]{64}, proof gives"
+    ):
         b.verify_bundle(tampered, LEAVES[4], log.signer.vkey)
 
 
@@ -178,7 +180,7 @@ def test_proof_with_a_missing_hash_fails_inclusion(log):
     text = log.proof(4)
     lines = text.split(b"\n")
     shortened = b"\n".join(lines[:2] + lines[3:])
-    with pytest.raises(b.InclusionError, match="expected 6 hashes .* got 5"):
+    with pytest.raises(b.InclusionError, match=r"expected 6 hashes .* got 5"):
         b.verify_bundle(shortened, LEAVES[4], log.signer.vkey)
 
 
@@ -220,7 +222,7 @@ def test_too_few_witnesses_fails():
     text = b.ProofBundle(2, small.tree.inclusion_proof(2), small.checkpoint_note(4, 1)).to_text()
     b.verify_bundle(text, LEAVES[2], small.signer.vkey, small.witness_vkeys, 1)
     with pytest.raises(
-        b.BundleWitnessError, match="has 1 valid witness cosignatures \\(w0.example\\), expected"
+        b.BundleWitnessError, match=r"has 1 valid witness cosignatures \(w0.example\), expected"
     ):
         b.verify_bundle(text, LEAVES[2], small.signer.vkey, small.witness_vkeys, 2)
 
@@ -313,7 +315,7 @@ def test_bundle_constructor_validates(log):
     checkpoint_note = log.checkpoint_note(37)
     with pytest.raises(b.MalformedBundleError, match="proof hash 1 must be 32 bytes, got 31"):
         b.ProofBundle(0, [bytes(31)], checkpoint_note)
-    with pytest.raises(b.MalformedBundleError, match="index must be in 0..2\\^63-1, got -1"):
+    with pytest.raises(b.MalformedBundleError, match=r"index must be in 0..2\^63-1, got -1"):
         b.ProofBundle(-1, [], checkpoint_note)
     with pytest.raises(b.MalformedBundleError, match="extra must be None or non-empty bytes"):
         b.ProofBundle(0, [], checkpoint_note, b"")

@@ -62,7 +62,7 @@ def test_go_tree_note_with_another_origin_is_rejected_when_the_origin_is_pinned(
     signed = cp.sign_checkpoint(other, signer)
     with pytest.raises(
         cp.OriginMismatchError,
-        match="origin is 'not-go.sum database tree', expected 'go.sum database tree'",
+        match=r"origin is 'not-go.sum database tree', expected 'go.sum database tree'",
     ):
         cp.open_checkpoint(signed, signer.verifier, origin="go.sum database tree")
 
@@ -156,7 +156,7 @@ def test_too_few_witness_cosignatures_is_an_error():
     absent = note.generate_signer("witness.absent.example", "cosignature").verifier
     with pytest.raises(
         cp.InsufficientWitnessesError,
-        match="has 1 valid witness cosignatures \\(witness.stagemole.eu\\), expected at least 2",
+        match=r"has 1 valid witness cosignatures \(witness.stagemole.eu\), expected at least 2",
     ):
         cp.open_checkpoint(
             REKOR_3["checkpoint"].encode(),
@@ -184,7 +184,7 @@ def test_tampered_witness_cosignature_fails_the_checkpoint():
     text = REKOR_3["checkpoint"]
     tampered = text.replace("Z/euoAAAAABqBM+21mV7", "Z/euoAAAAABqBM+21mV8")
     log = note.parse_vkey(REKOR_3["log_vkey"])
-    with pytest.raises(note.InvalidSignatureError, match="witness.stagemole.eu\\+67f7aea0"):
+    with pytest.raises(note.InvalidSignatureError, match=r"witness.stagemole.eu\+67f7aea0"):
         cp.open_checkpoint(tampered.encode(), log, witnesses=WITNESSES_3)
     # Without that witness's key, its cosignature is just an unknown signature.
     opened = cp.open_checkpoint(tampered.encode(), log)
@@ -195,7 +195,7 @@ def test_wrong_log_key_is_a_missing_log_signature():
     other_log = note.parse_vkey(REKOR_1["log_vkey"])
     with pytest.raises(
         cp.MissingLogSignatureError,
-        match="no signature by log key log2025-alpha1.rekor.sigstage.dev\\+f30d5a99",
+        match=r"no signature by log key log2025-alpha1.rekor.sigstage.dev\+f30d5a99",
     ):
         cp.open_checkpoint(
             REKOR_3["checkpoint"].encode(), other_log, origin="log2025-alpha3.rekor.sigstage.dev"
@@ -206,8 +206,8 @@ def test_origin_defaults_to_the_log_key_name():
     other_log = note.parse_vkey(REKOR_1["log_vkey"])
     with pytest.raises(
         cp.OriginMismatchError,
-        match="origin is 'log2025-alpha3.rekor.sigstage.dev', "
-        "expected 'log2025-alpha1.rekor.sigstage.dev'",
+        match=r"origin is 'log2025-alpha3.rekor.sigstage.dev', "
+        r"expected 'log2025-alpha1.rekor.sigstage.dev'",
     ):
         cp.open_checkpoint(REKOR_3["checkpoint"].encode(), other_log)
 
@@ -289,7 +289,7 @@ def test_nine_quintillion_is_the_largest_tree_size():
 def test_checkpoint_constructor_validates():
     with pytest.raises(cp.MalformedCheckpointError, match="root hash must be 32 bytes, got 31"):
         cp.Checkpoint("o", 1, bytes(31))
-    with pytest.raises(cp.MalformedCheckpointError, match="tree size must be in 0..2\\^63-1"):
+    with pytest.raises(cp.MalformedCheckpointError, match=r"tree size must be in 0..2\^63-1"):
         cp.Checkpoint("o", -1, ROOT)
     with pytest.raises(cp.MalformedCheckpointError, match="origin must be one line"):
         cp.Checkpoint("o\nx", 1, ROOT)

@@ -231,7 +231,7 @@ def test_cosignature_with_another_timestamp_does_not_verify():
 
 def test_cosignature_timestamp_above_2_63_is_refused():
     witness = note.generate_signer("witness.example/w1", "cosignature")
-    with pytest.raises(note.NoteError, match="0..2\\^63-1, got 9223372036854775808"):
+    with pytest.raises(note.NoteError, match=r"0..2\^63-1, got 9223372036854775808"):
         witness.sign(CHECKPOINT_TEXT, timestamp=1 << 63)
     sig = witness.sign(CHECKPOINT_TEXT, timestamp=1)
     assert not witness.verifier.verify(CHECKPOINT_TEXT, b"\xff" * 8 + sig.raw[8:])
@@ -366,7 +366,7 @@ def test_oversized_note_is_rejected():
 
 def test_note_must_be_bytes():
     with pytest.raises(note.MalformedNoteError, match="must be bytes, got str"):
-        note.parse_note(PETER["note"])  # type: ignore[arg-type]
+        note.parse_note(PETER["note"])
 
 
 # --- Verification failures --------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import signal
 import subprocess
 import sys
@@ -60,7 +61,7 @@ async def test_two_processes_appending_at_once_grow_one_consistent_log(
             bodies = await runtime.log.entries(session, 0, 6000)
             tags = [b'"tag":"a"' in body for body in bodies]
             assert 0 < sum(tags) < 6000
-            transitions = sum(1 for x, y in zip(tags, tags[1:], strict=False) if x != y)
+            transitions = sum(1 for x, y in itertools.pairwise(tags) if x != y)
             assert transitions >= 1, "batches of both processes are in the log"
             previous = None
             for size in range(0, 6001, 200):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
@@ -66,7 +67,7 @@ async def test_every_checkpoint_is_signed_and_consistent_with_the_previous(
             opened = open_checkpoint(stored.note, verifier, origin=TEST_ORIGIN)
             assert opened.checkpoint.size == size
             roots.append(opened.checkpoint.root_hash)
-        for (s1, r1), (s2, r2) in zip(zip(sizes, roots), zip(sizes[1:], roots[1:]), strict=False):
+        for (s1, r1), (s2, r2) in itertools.pairwise(zip(sizes, roots, strict=True)):
             if s1:
                 proof = await runtime.log.consistency_proof(session, s1, s2)
                 merkle.verify_consistency(s1, s2, proof, r1, r2)
@@ -145,7 +146,7 @@ async def test_proofs_outside_the_log_are_refused(runtime: Runtime) -> None:
 
     await append_many(runtime, [5])
     async with runtime.sessions() as session:
-        with pytest.raises(LedgerError, match="expected 0 <= index < size <= 5"):
+        with pytest.raises(LedgerError, match="expected 0 <= index < size"):
             await runtime.log.inclusion_proof(session, 5, 5)
         with pytest.raises(LedgerError, match="expected 0 <= size1 <= size2 <= 5"):
             await runtime.log.consistency_proof(session, 2, 9)

@@ -64,7 +64,8 @@ def test_vkeys_may_be_files_with_one_trailing_newline(files, keys, tmp_path):
         path = tmp_path / f"w{i}.vkey"
         path.write_text(witness.vkey)  # no newline is fine too
         witness_files.append(str(path))
-    verified = verify_proof_files(*files, str(log_file), witness_files, min_witnesses=2)
+    proof_path, leaf_path = files
+    verified = verify_proof_files(proof_path, leaf_path, str(log_file), witness_files, 2)
     assert verified.index == 7
 
 
@@ -216,7 +217,7 @@ ALLOWED = {
 
 
 def _imports(path: Path) -> set[str]:
-    found = set()
+    found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
