@@ -19,6 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
+if not __package__:  # run as a file: keep this file from shadowing the `ledger` package
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
 from api import migrations
 from api.runtime import open_runtime
 from api.settings import load_settings

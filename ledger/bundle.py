@@ -39,6 +39,7 @@ HEADER = "c2sp.org/tlog-proof@v1"
 MAX_BUNDLE_BYTES = 1 << 20
 MAX_PROOF_HASHES = 63
 _DECIMAL = re.compile(r"0|[1-9][0-9]*")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _MAX_INDEX = (1 << 63) - 1
 
 
@@ -222,7 +223,7 @@ class _HeaderLines:
             raise MalformedBundleError(
                 f"expected ASCII before the checkpoint, got {_show(raw)}"
             ) from None
-        if any(ord(char) < 0x20 or ord(char) == 0x7F for char in line):
+        if _CONTROL.search(line):
             raise MalformedBundleError(
                 f"expected no control characters (such as CR) before the checkpoint, "
                 f"got {_show(raw)}"
