@@ -57,7 +57,8 @@ def date_columns(fmt: str, header: Sequence[str], fixed: Sequence[str]) -> list[
             day = US_SHORT_DATE.parse(name)
         except ValueError:
             raise FormatError(
-                f"{fmt}: header column {position}: expected a date as M/D/YY, got {name!r}"
+                f"{fmt}: expected header {','.join(fixed)!r} then dates as M/D/YY, got "
+                f"{preview(header)!r} (column {position} is {name!r})"
             ) from None
         if days and day <= days[-1]:
             raise FormatError(

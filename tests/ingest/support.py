@@ -54,7 +54,11 @@ def raw_records(content: bytes) -> tuple[list[str], list[list[str]]]:
 
 def raw_cell(content: bytes, match: Callable[[dict[str, str]], bool], column: str) -> str:
     header, records = raw_records(content)
-    found = [dict(zip(header, r, strict=True))[column] for r in records if match(dict(zip(header, r, strict=True)))]
+    found = [
+        dict(zip(header, r, strict=True))[column]
+        for r in records
+        if match(dict(zip(header, r, strict=True)))
+    ]
     assert len(found) == 1, f"expected one record, found {len(found)}"
     return found[0]
 
@@ -83,17 +87,22 @@ def unmapped(result: ParseResult) -> dict[str, tuple[int, str]]:
     return {u.raw: (u.rows, u.reason) for u in result.unmapped}
 
 
-def blank_cell(content: bytes, record: int, column: str) -> bytes:
-    """The document with one cell emptied (to test that blanks are skipped, never zeroed)."""
+def set_cell(content: bytes, record: int, column: str, value: str) -> bytes:
+    """The document with one cell of one record replaced (the record re-written by csv)."""
     lines = content.splitlines(keepends=True)
     header = next(csv.reader([lines[0].decode("utf-8-sig")]))
     fields = next(csv.reader([lines[record].decode("utf-8")]))
-    fields[header.index(column)] = ""
+    fields[header.index(column)] = value
     ending = "\r\n" if lines[record].endswith(b"\r\n") else "\n"
     out = io.StringIO()
     csv.writer(out, lineterminator=ending).writerow(fields)
     lines[record] = out.getvalue().encode("utf-8")
     return b"".join(lines)
+
+
+def blank_cell(content: bytes, record: int, column: str) -> bytes:
+    """The document with one cell emptied (to test that blanks are skipped, never zeroed)."""
+    return set_cell(content, record, column, "")
 
 
 def replace_in_record(content: bytes, record: int, old: bytes, new: bytes) -> bytes:

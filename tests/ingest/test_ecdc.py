@@ -47,7 +47,9 @@ def test_international_conveyance_is_unmapped(sample: ParseResult) -> None:
 
 def test_date_must_agree_with_day_month_year() -> None:
     content = replace_in_record(sample_bytes(SAMPLE), 1, b"28/05/2020,28,5,", b"28/05/2020,27,5,")
-    with pytest.raises(FormatError, match=r"ecdc-case-distribution: record 1 .*'dateRep'.*28/05/2020"):
+    with pytest.raises(
+        FormatError, match=r"ecdc-case-distribution: record 1 .*'dateRep'.*28/05/2020"
+    ):
         parse(ECDC, content)
 
 

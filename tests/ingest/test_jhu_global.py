@@ -137,6 +137,8 @@ def test_full_file_roll_ups_only_where_no_country_row(confirmed: ParseResult) ->
 
 
 def test_full_deaths_file(deaths: ParseResult) -> None:
-    assert one(deaths.observations, "ITA", date(2020, 4, 1), Metric.DEATHS_CUMULATIVE).value == 13155
+    assert (
+        one(deaths.observations, "ITA", date(2020, 4, 1), Metric.DEATHS_CUMULATIVE).value == 13155
+    )
     assert one(deaths.observations, "DNK", date(2020, 4, 1), Metric.DEATHS_CUMULATIVE).value == 104
     assert {o.metric for o in deaths.observations} == {Metric.DEATHS_CUMULATIVE}

@@ -98,6 +98,8 @@ def test_rki_incidence_full_file() -> None:
         result.observations, "DEU", date(2020, 4, 1), Metric.CASES_CUMULATIVE_BY_NOTIFICATION_DATE
     )
     assert (april_first.value, april_first.source_row) == (74002, 625)
-    daily = one(result.observations, "DEU", date(2020, 4, 1), Metric.CASES_DAILY_BY_NOTIFICATION_DATE)
+    daily = one(
+        result.observations, "DEU", date(2020, 4, 1), Metric.CASES_DAILY_BY_NOTIFICATION_DATE
+    )
     assert daily.value == 6040
     assert len(result.observations) == 2 * 2424

@@ -42,7 +42,11 @@ def test_county_to_state_to_country() -> None:
     assert manhattan is not None and manhattan.level == "county"
     assert manhattan.name == "New York, New York"
     state = region(manhattan.parent or "")
-    assert state is not None and (state.code, state.level, state.parent) == ("US-NY", "subdivision", "USA")
+    assert state is not None and (state.code, state.level, state.parent) == (
+        "US-NY",
+        "subdivision",
+        "USA",
+    )
     assert us_county_code(36061) == "US-FIPS-36061"
     assert us_county_code(90036) is None  # JHU's "Unassigned, New York": no county
     assert us_county_code(80036) is None  # JHU's "Out of NY": no county

@@ -8,7 +8,7 @@ from pathlib import PurePosixPath
 import pytest
 
 from ingest.adapters import ADAPTERS, FormatError, detect_format, get_adapter
-from tests.ingest.support import parse, replace_in_record, sample_bytes, shared_bytes
+from tests.ingest.support import parse, replace_in_record, sample_bytes, set_cell, shared_bytes
 
 # (sample, full file under shared/data, format)
 FILES = [
@@ -103,11 +103,15 @@ def test_jhu_global_confirmed_and_deaths_cannot_be_told_apart_by_content() -> No
         detect_format(content)
     assert "jhu-csse-global-confirmed" in str(raised.value)
     assert "jhu-csse-global-deaths" in str(raised.value)
-    assert detect_format(content, "time_series_covid19_deaths_global.csv") == "jhu-csse-global-deaths"
+    assert (
+        detect_format(content, "time_series_covid19_deaths_global.csv") == "jhu-csse-global-deaths"
+    )
 
 
 @pytest.mark.parametrize(("sample", "fmt"), SAMPLES, ids=_ids)
-def test_other_adapters_refuse_the_sample_naming_expected_and_arrived(sample: str, fmt: str) -> None:
+def test_other_adapters_refuse_the_sample_naming_expected_and_arrived(
+    sample: str, fmt: str
+) -> None:
     content = sample_bytes(sample)
     arrived = content.decode("utf-8-sig").split(",", 1)[0].strip('"')
     for other in ADAPTERS:
@@ -127,7 +131,9 @@ def test_message_for_a_file_of_another_format() -> None:
         "jhu-csse-global-confirmed: expected header starting "
         "'Province/State,Country/Region,Lat,Long', got 'date,state,fips,cases,deaths'"
     )
-    with pytest.raises(FormatError, match=r"missing 'positive', 'negative'.*unexpected 'dataQualityGrade'"):
+    with pytest.raises(
+        FormatError, match=r"missing 'pending', .*; unexpected 'totalTestEncountersViralIncrease'"
+    ):
         parse("ctp-states-daily", sample_bytes("ctp_website/all-states-history.csv"))
 
 
@@ -165,7 +171,8 @@ def test_truncated_document_is_refused(sample: str, fmt: str) -> None:
     content = sample_bytes(sample)
     lines = content.splitlines(keepends=True)
     cut = len(b"".join(lines[:3])) + 5  # five bytes into record 3
-    with pytest.raises(FormatError, match=rf"^{fmt}: record 3 \(line 4\): expected \d+ fields"):
+    expected = r"(expected \d+ fields|malformed CSV)"
+    with pytest.raises(FormatError, match=rf"^{fmt}: record 3 \(line 4\): {expected}"):
         parse(fmt, content[:cut])
 
 
@@ -199,34 +206,39 @@ WRONG_DATES = [
 
 
 @pytest.mark.parametrize(("fmt", "old", "new"), WRONG_DATES, ids=_ids)
-def test_a_date_in_another_format_names_format_record_and_value(fmt: str, old: bytes, new: bytes) -> None:
+def test_a_date_in_another_format_names_format_record_and_value(
+    fmt: str, old: bytes, new: bytes
+) -> None:
     sample = next(s for s, f in SAMPLES if f == fmt)
     content = replace_in_record(sample_bytes(sample), 1, old, new)
     with pytest.raises(FormatError) as raised:
         parse(fmt, content)
     message = str(raised.value)
     assert message.startswith(f"{fmt}: record 1 (line 2), column "), message
-    assert repr(new.rstrip(b",").strip(b'"').decode()) in message, message
+    assert repr(new.strip(b",").strip(b'"').decode()) in message, message
 
 
-@pytest.mark.parametrize("fmt", sorted(JHU_GLOBAL | {"jhu-csse-us-confirmed", "jhu-csse-us-deaths"}))
+@pytest.mark.parametrize(
+    "fmt", sorted(JHU_GLOBAL | {"jhu-csse-us-confirmed", "jhu-csse-us-deaths"})
+)
 def test_a_jhu_date_column_in_another_format_is_refused(fmt: str) -> None:
     sample = next(s for s, f in SAMPLES if f == fmt)
     content = sample_bytes(sample).replace(b",1/22/20,", b",2020-01-22,", 1)
-    with pytest.raises(FormatError, match=rf"^{fmt}: header column \d+: expected a date as M/D/YY, got '2020-01-22'"):
+    expected = (
+        rf"^{fmt}: expected header .* then dates as M/D/YY, got .*\(column \d+ is '2020-01-22'\)"
+    )
+    with pytest.raises(FormatError, match=expected):
         parse(fmt, content)
 
 
 @pytest.mark.parametrize(("sample", "fmt"), SAMPLES, ids=_ids)
 def test_a_count_that_is_no_integer_names_format_record_and_value(sample: str, fmt: str) -> None:
     content = sample_bytes(sample)
-    header = content.splitlines()[0].decode("utf-8-sig")
-    adapter = get_adapter(fmt)
-    result = adapter.parse(content)
-    first = next(o for o in result.observations if not o.derived_from)
-    line = content.splitlines()[first.source_row]
-    value = str(first.value).encode()
-    assert value in line, (header[:40], line[:80])
-    bad = replace_in_record(content, first.source_row, b"," + value, b"," + value + b".5")
-    with pytest.raises(FormatError, match=rf"^{fmt}: record {first.source_row} \(line \d+\), column .*integer count"):
+    first = next(o for o in parse(fmt, content).observations if not o.derived_from)
+    bad = set_cell(content, first.source_row, first.source_field, f"{first.value}.5")
+    with pytest.raises(FormatError) as raised:
         parse(fmt, bad)
+    assert str(raised.value) == (
+        f"{fmt}: record {first.source_row} (line {first.source_row + 1}), column "
+        f"{first.source_field!r}: expected an integer count, got '{first.value}.5'"
+    )

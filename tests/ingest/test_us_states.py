@@ -16,7 +16,6 @@ from tests.ingest.support import (
     replace_in_record,
     sample_bytes,
     shared_bytes,
-    unmapped,
 )
 
 NYT = "nyt-us-states"
@@ -62,14 +61,18 @@ def test_nyt_sample_maps_all_55_jurisdictions() -> None:
 
 
 def test_nyt_fips_must_agree_with_state() -> None:
-    content = replace_in_record(sample_bytes("nyt/us-states.csv"), 1, b",Alabama,01,", b",Alabama,02,")
+    content = replace_in_record(
+        sample_bytes("nyt/us-states.csv"), 1, b",Alabama,01,", b",Alabama,02,"
+    )
     with pytest.raises(FormatError, match=r"nyt-us-states: record 1 .*'fips'.*'02'"):
         parse(NYT, content)
 
 
 def test_nyt_full_file() -> None:
     result = parse(NYT, shared_bytes("real/nyt/us-states.csv"))
-    new_york = [o for o in result.observations if o.region == "US-NY" and o.date == date(2020, 4, 1)]
+    new_york = [
+        o for o in result.observations if o.region == "US-NY" and o.date == date(2020, 4, 1)
+    ]
     assert {(o.metric, o.value, o.source_row) for o in new_york} == {
         (Metric.CASES_CUMULATIVE, 84364, 1643),
         (Metric.DEATHS_CUMULATIVE, 2415, 1643),
@@ -119,7 +122,9 @@ def test_ctp_website_sample() -> None:
     }
 
 
-def test_ctp_website_full_file_shows_revisions(ctp_full: ParseResult, ctp_web_full: ParseResult) -> None:
+def test_ctp_website_full_file_shows_revisions(
+    ctp_full: ParseResult, ctp_web_full: ParseResult
+) -> None:
     # eval/PROVENANCE.md: AK positive for 2020-08-16 went from 5060 to 4263, NJ death 15912 -> 15853.
     day = date(2020, 8, 16)
     assert one(ctp_web_full.observations, "US-AK", day, Metric.CASES_CUMULATIVE).value == 4263
