@@ -23,7 +23,7 @@ US outlying areas have two codes: ``US-PR`` as a subdivision of the United State
 publishers report it) and ``PRI`` as an ISO 3166-1 entity (how WHO, ECDC and OWID report it).
 ``Region.same_as`` links the two; nothing here merges them.
 
-Every lookup is exact after a light normalisation (case, accents, ``_``/``-``/apostrophes); no
+Every lookup is exact after a light normalisation (case, accents, punctuation, ``_``); no
 fuzzy matching. A name that cannot be mapped gives ``None``; adapters list it as unmapped.
 """
 
@@ -210,10 +210,6 @@ class _Registry:
     not_a_place: dict[str, str]  # normalised name -> reason
 
 
-def _country_name(country: object) -> str:
-    return str(getattr(country, "common_name", None) or country.name)  # type: ignore[attr-defined]
-
-
 def _chinese_base_name(name: str) -> str:
     words = name.split()
     while len(words) > 1 and words[-1].casefold() in _CHINESE_ADMINISTRATIVE_SUFFIXES:
@@ -234,7 +230,9 @@ def _registry() -> _Registry:
 
     for country in pycountry.countries:
         alpha3 = country.alpha_3
-        regions[alpha3] = Region(alpha3, _country_name(country), "country", None)
+        # The everyday name where pycountry has one ("Bolivia", not "Bolivia, Plurinational ...").
+        name = getattr(country, "common_name", None) or country.name
+        regions[alpha3] = Region(alpha3, name, "country", None)
         country_codes[alpha3] = alpha3
         country_codes[country.alpha_2] = alpha3
         for attribute in ("name", "official_name", "common_name"):

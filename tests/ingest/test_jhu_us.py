@@ -136,3 +136,19 @@ def test_full_deaths_file(deaths: ParseResult) -> None:
     assert one(deaths.observations, "US-FIPS-36061", date(2021, 4, 21), metric).value > 0
     assert {o.metric for o in deaths.observations} == {metric}
     assert max(o.date for o in deaths.observations) == date(2021, 4, 21)
+
+
+def test_full_file_decreasing_county_series_is_kept(confirmed: ParseResult) -> None:
+    header, records = raw_records(shared_bytes(FULL_CONFIRMED))
+    first_day = header.index("1/22/20")
+    record, column, value = next(
+        (n, header[i], int(r[i]))
+        for n, r in enumerate(records, start=1)
+        if r[5] and r[4]
+        for i in range(first_day + 1, len(header))
+        if int(r[i]) < int(r[i - 1])
+    )
+    kept = [
+        o for o in confirmed.observations if o.source_row == record and o.source_field == column
+    ]
+    assert [o.value for o in kept if not o.derived_from] == [value]

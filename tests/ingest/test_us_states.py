@@ -81,6 +81,23 @@ def test_nyt_full_file() -> None:
     assert len(result.observations) == 2 * 22454
 
 
+def test_nyt_full_file_keeps_a_cumulative_series_that_goes_down() -> None:
+    content = shared_bytes("real/nyt/us-states.csv")
+    result = parse(NYT, content)
+    _, records = raw_records(content)
+    last: dict[str, int] = {}
+    decreases = set()
+    for n, (_, state, _, cases, _) in enumerate(records, start=1):
+        if state in last and int(cases) < last[state]:
+            decreases.add((n, int(cases)))
+        last[state] = int(cases)
+    assert decreases
+    kept = {
+        (o.source_row, o.value) for o in result.observations if o.metric == Metric.CASES_CUMULATIVE
+    }
+    assert decreases <= kept
+
+
 # CTP repository file ---------------------------------------------------------------------
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import signal
 import subprocess
@@ -102,3 +103,24 @@ def test_appender_killed_mid_batch_leaves_a_clean_consistent_log(
     checkpoint = run_cli("ledger", "checkpoint", env=env)
     assert "\n2010\n" in checkpoint.stdout
     assert run_cli("ledger", "audit", env=env).returncode == 0
+    asyncio.run(_assert_consistent(db_url, tmp_path, before.stdout.encode(), 2010))
+
+
+async def _assert_consistent(db_url: str, data_dir: Path, old_note: bytes, new_size: int) -> None:
+    """The checkpoint at ``new_size`` extends ``old_note`` (a proof the maths accepts)."""
+    from api.runtime import open_runtime
+    from api.settings import load_settings
+
+    runtime = await open_runtime(
+        load_settings(database_url=db_url, data_dir=data_dir, log_origin=TEST_ORIGIN)
+    )
+    try:
+        verifier = parse_vkey(runtime.signer.vkey)
+        old = open_checkpoint(old_note, verifier, origin=TEST_ORIGIN).checkpoint
+        async with runtime.sessions() as session:
+            new = await runtime.log.latest_checkpoint(session)
+            proof = await runtime.log.consistency_proof(session, old.size, new.size)
+        assert new.size == new_size
+        merkle.verify_consistency(old.size, new.size, proof, old.root_hash, new.root_hash)
+    finally:
+        await runtime.close()

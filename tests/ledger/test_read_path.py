@@ -101,3 +101,48 @@ async def test_proof_bundle_verifies_offline_with_the_cli(runtime: Runtime, tmp_
         env=env,
     )
     assert few.returncode == 1
+
+
+async def test_verify_cli_bad_inputs_fail_with_one_line(runtime: Runtime, tmp_path: Path) -> None:
+    tmp_path = tmp_path / "files"
+    tmp_path.mkdir()
+    bodies = await append_many(runtime, [9])
+    async with runtime.sessions() as session:
+        bundle = await proof_bundle_text(session, runtime.log, 3)
+    good_proof = tmp_path / "good.tlog-proof"
+    good_proof.write_text(bundle)
+    leaf = tmp_path / "leaf.bin"
+    leaf.write_bytes(bodies[3])
+    cases: dict[str, tuple[bytes | None, str, str]] = {
+        "truncated": (bundle.encode()[: len(bundle) // 2], runtime.signer.vkey, ""),
+        "oversized": (
+            b"c2sp.org/tlog-proof@v1\n" + b"A" * (2 << 20),
+            runtime.signer.vkey,
+            "expected at most 1048576",
+        ),
+        "garbage": (b"\x00\xff not a proof", runtime.signer.vkey, "header"),
+        "bad vkey": (None, "not+a+vkey", "vkey"),
+        "wrong origin": (None, "other.example/log+01234567+AQ" + "A" * 42, ""),
+        "missing file": (b"", runtime.signer.vkey, ""),
+    }
+    env = cli_env()
+    for name, (content, vkey, expected) in cases.items():
+        proof = good_proof
+        if content is not None:
+            proof = tmp_path / f"{name}.tlog-proof"
+            if name != "missing file":
+                proof.write_bytes(content)
+        result = run_cli("verify", str(proof), "--leaf", str(leaf), "--vkey", vkey, env=env)
+        assert result.returncode != 0, name
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in result.stderr, (name, result.stderr)
+        assert expected in lines[0], (name, lines[0])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [
+            "good.tlog-proof",
+            "leaf.bin",
+            "truncated.tlog-proof",
+            "oversized.tlog-proof",
+            "garbage.tlog-proof",
+        ]
+    ), "verification writes nothing"
