@@ -50,7 +50,7 @@ def _read_capped(path: str | os.PathLike[str], what: str, limit: int) -> bytes:
     return data
 
 
-def _load_vkey(argument: str, what: str) -> _note.Verifier:
+def load_vkey(argument: str, what: str) -> _note.Verifier:
     """A vkey given as itself, or as the path of a file holding it (one trailing newline)."""
     if Path(argument).is_file():
         raw = _read_capped(argument, f"{what} file", MAX_VKEY_FILE_BYTES)
@@ -89,9 +89,9 @@ def verify_proof_files(
     at least ``min_witnesses`` of them must have cosigned the checkpoint. ``origin`` defaults to
     the log key's name.
     """
-    log_verifier = _load_vkey(vkey, "log vkey")
+    log_verifier = load_vkey(vkey, "log vkey")
     witness_verifiers = [
-        _load_vkey(key, f"witness vkey {number}") for number, key in enumerate(witnesses, 1)
+        load_vkey(key, f"witness vkey {number}") for number, key in enumerate(witnesses, 1)
     ]
     proof = _read_capped(proof_path, "proof file", MAX_PROOF_BYTES)
     leaf = _read_capped(leaf_path, "leaf file", MAX_LEAF_BYTES)

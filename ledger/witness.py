@@ -39,7 +39,6 @@ import json
 import logging
 import os
 import re
-import stat
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -54,7 +53,9 @@ from starlette.routing import Route
 
 from ledger import merkle
 from ledger import note as _note
+from ledger import verify as _verify
 from ledger.checkpoint import MAX_TREE_SIZE, Checkpoint, MalformedCheckpointError
+from ledger.keys import KeyFileError, load_or_create_key
 
 __all__ = [
     "KEY_FILE",
@@ -115,78 +116,18 @@ def witness_signer(directory: Path, name: str) -> _note.Signer:
         raise WitnessConfigError(
             f"cannot create the witness directory {directory}: {exc}"
         ) from None
-    path = directory / KEY_FILE
-    if not path.exists():
-        signer = _note.generate_signer(name, kind="cosignature")
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process created it first: use theirs
-            return _load_witness_signer(path, name)
-        except OSError as exc:
-            raise WitnessConfigError(f"cannot create the witness key {path}: {exc}") from None
-        with os.fdopen(fd, "w", encoding="ascii") as handle:
-            handle.write(_note.format_skey(signer) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        return signer
-    return _load_witness_signer(path, name)
-
-
-def _load_witness_signer(path: Path, name: str) -> _note.Signer:
     try:
-        mode = path.stat().st_mode
-        raw = path.read_text(encoding="ascii").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise WitnessConfigError(f"cannot read the witness key {path}: {exc}") from None
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise WitnessConfigError(
-            f"the witness key {path} is readable by others (mode {stat.S_IMODE(mode):o}); "
-            "expected 600: run chmod 600 on it"
-        )
-    try:
-        signer = _note.parse_skey(raw)
-    except _note.NoteError as exc:
-        raise WitnessConfigError(
-            f"the witness key {path} is not a signed-note private key: {_one_line(str(exc))}"
-        ) from None
-    if signer.kind != "cosignature":
-        raise WitnessConfigError(
-            f"the witness key {path} is a plain Ed25519 key: expected a cosignature/v1 key"
-        )
-    if signer.name != name:
-        raise WitnessConfigError(
-            f"the witness key {path} is for the witness {signer.name!r}, not {name!r}"
-        )
-    return signer
+        return load_or_create_key(directory / KEY_FILE, name, kind="cosignature", what="witness")
+    except KeyFileError as exc:
+        raise WitnessConfigError(str(exc)) from None
 
 
 def load_vkey(argument: str, what: str) -> _note.Verifier:
     """A vkey given as itself, or as the path of a file holding one (one trailing newline)."""
-    path = Path(argument)
-    if path.is_file():
-        try:
-            with path.open("rb") as handle:
-                raw = handle.read(MAX_VKEY_FILE_BYTES + 1)
-            text = raw.decode("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise WitnessConfigError(f"cannot read the {what} file {argument!r}: {exc}") from None
-        if len(raw) > MAX_VKEY_FILE_BYTES:
-            raise WitnessConfigError(
-                f"the {what} file {argument!r} is larger than {MAX_VKEY_FILE_BYTES} bytes"
-            )
-        try:
-            return _note.parse_vkey(text.removesuffix("\n"))
-        except _note.NoteError as exc:
-            raise WitnessConfigError(
-                f"the {what} file {argument!r} does not hold a vkey: {_one_line(str(exc))}"
-            ) from None
     try:
-        return _note.parse_vkey(argument)
-    except _note.NoteError as exc:
-        raise WitnessConfigError(
-            f"the {what} {argument[:60]!r} is neither a readable file nor a valid vkey: "
-            f"{_one_line(str(exc))}"
-        ) from None
+        return _verify.load_vkey(argument, what)
+    except _verify.VerificationError as exc:
+        raise WitnessConfigError(f"the {exc}") from None
 
 
 def _log_keys(logs: Sequence[str]) -> dict[str, list[_note.Verifier]]:
