@@ -69,22 +69,10 @@ def _runtime_call(args: argparse.Namespace, body: Callable[[Any], Any]) -> Any:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from api.app import serve
-    from api.runtime import StartupError, check_database
-    from models.db import create_engine
 
     settings = _settings(args)
-
-    async def preflight() -> None:
-        engine = create_engine(settings.database_url)
-        try:
-            await check_database(engine, settings.database_url)
-        except StartupError as exc:
-            raise CommandError(str(exc)) from None
-        finally:
-            await engine.dispose()
-
-    asyncio.run(preflight())
-    _runtime_call(args, lambda runtime: asyncio.sleep(0))  # key and log checks, first-start setup
+    # Every start check (database, migrations, key, log) with one-line errors, before uvicorn.
+    _runtime_call(args, lambda runtime: asyncio.sleep(0))
     serve(settings)
     return 0
 

@@ -22,8 +22,8 @@ from sqlalchemy import and_, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger import merkle
-from ledger.checkpoint import Checkpoint, sign_checkpoint
-from ledger.note import Signer
+from ledger.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
+from ledger.note import Signer, parse_vkey
 from models.ledger import (
     LedgerCheckpoint,
     LedgerCosignature,
@@ -130,13 +130,8 @@ def tile_internal_nodes(buf: bytes | bytearray) -> tuple[bytes, bytes]:
     They are stored beside the tile so that a proof reads a node instead of recomputing up to
     127 hashes; the audit recomputes them.
     """
-    node = merkle.node_hash
-    level = [bytes(buf[i * _HASH : (i + 1) * _HASH]) for i in range(TILE_WIDTH)]
-    parts = []
-    while len(level) > 2:
-        level = [node(level[i], level[i + 1]) for i in range(0, len(level), 2)]
-        parts.append(b"".join(level))
-    return b"".join(parts), node(level[0], level[1])
+    nodes = tile_nodes(buf)
+    return nodes, merkle.node_hash(nodes[-2 * _HASH : -_HASH], nodes[-_HASH:])
 
 
 class TileReader:
@@ -221,9 +216,6 @@ class TransparencyLog:
         return StoredCheckpoint(0, merkle.EMPTY_ROOT, note, now)
 
     def _check_our_signature(self, note: bytes) -> None:
-        from ledger.checkpoint import open_checkpoint
-        from ledger.note import parse_vkey
-
         try:
             open_checkpoint(note, parse_vkey(self.signer.vkey), origin=self.origin)
         except ValueError as exc:
