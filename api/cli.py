@@ -1,4 +1,5 @@
-"""The ``corroborate`` command line: serve, migrate, the ledger's tools, the verifier, a witness.
+"""The ``corroborate`` command line: serve, migrate, the ledger's tools, the verifier, a witness;
+publishers, keys, ingestion and documents are in ``api.cli_ingest``.
 
 Every failure an operator can cause ends with a one-line message on stderr and a non-zero exit,
 never a traceback. Imports are made inside each command so that ``corroborate verify`` loads only
@@ -317,6 +318,10 @@ def build_parser() -> argparse.ArgumentParser:
     wvkey.add_argument("--dir", required=True)
     wvkey.add_argument("--name", required=True)
     wvkey.set_defaults(func=cmd_witness_vkey)
+
+    from api.cli_ingest import register
+
+    register(commands)
     return parser
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ledger import merkle
 from ledger.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
 from ledger.note import Signer, parse_vkey
+from models.db import bulk_insert
 from models.ledger import (
     LedgerCheckpoint,
     LedgerCosignature,
@@ -190,7 +191,7 @@ class TransparencyLog:
 
     async def initialise(self, session: AsyncSession) -> StoredCheckpoint:
         """Create the empty log and sign its size-0 checkpoint, or check the stored one's origin."""
-        await self._lock(session)
+        await self.lock(session)
         row = (await session.execute(select(State).where(State.c.id == _STATE_ID))).first()
         if row is not None:
             if row.origin != self.origin:
@@ -226,7 +227,9 @@ class TransparencyLog:
 
     # -- append -----------------------------------------------------------------------------
 
-    async def _lock(self, session: AsyncSession) -> None:
+    async def lock(self, session: AsyncSession) -> None:
+        """Take the log's write lock for the rest of the caller's transaction (re-entrant), so
+        that reads made before an append see what the append will extend."""
         bind = session.get_bind()
         if bind.dialect.name == "postgresql":
             await session.execute(
@@ -242,7 +245,7 @@ class TransparencyLog:
         """Append ``(kind, body)`` entries in the caller's transaction and sign a checkpoint."""
         if not entries:
             raise LedgerError("an append needs at least one entry")
-        await self._lock(session)
+        await self.lock(session)
         row = (await session.execute(select(State).where(State.c.id == _STATE_ID))).first()
         if row is None:
             raise LedgerError(
@@ -253,10 +256,12 @@ class TransparencyLog:
         old_size, old_root = int(row.size), bytes(row.root_hash)
         leaf_hash = merkle.leaf_hash
         hashes = [leaf_hash(body) for _, body in entries]
-        await session.execute(
-            insert(Entries),
+        await bulk_insert(
+            session,
+            "ledger_entry",
+            ("idx", "kind", "body", "leaf_hash"),
             [
-                {"idx": old_size + i, "kind": kind, "body": body, "leaf_hash": h}
+                (old_size + i, kind, body, h)
                 for i, ((kind, body), h) in enumerate(zip(entries, hashes, strict=True))
             ],
         )

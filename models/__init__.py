@@ -3,6 +3,7 @@
 from sqlmodel import SQLModel
 
 from models.db import create_engine, is_sqlite, session_factory, writer
+from models.ingest import Document, Observation, Publisher, PublisherKey
 from models.ledger import (
     LedgerCheckpoint,
     LedgerCosignature,
@@ -14,11 +15,15 @@ from models.ledger import (
 metadata = SQLModel.metadata
 
 __all__ = [
+    "Document",
     "LedgerCheckpoint",
     "LedgerCosignature",
     "LedgerEntry",
     "LedgerState",
     "LedgerTile",
+    "Observation",
+    "Publisher",
+    "PublisherKey",
     "create_engine",
     "is_sqlite",
     "metadata",

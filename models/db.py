@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,40 @@ def writer(engine: AsyncEngine) -> AsyncEngine:
     PostgreSQL is unaffected: its writers serialise with advisory locks where they need to.
     """
     return engine.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+
+
+async def bulk_insert(
+    session: AsyncSession, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Insert ``rows`` (tuples in ``columns`` order, already in the driver's types) with one
+    driver-level executemany: no per-row SQLAlchemy processing, for the hot write paths (ledger
+    entries, observations). Dates, booleans and JSON must be given as the driver stores them
+    (see ``driver_date``)."""
+    if not rows:
+        return
+    connection = await session.connection()
+    style = connection.dialect.paramstyle
+    if style == "qmark":
+        marks = ", ".join("?" for _ in columns)
+    elif style == "numeric_dollar":
+        marks = ", ".join(f"${n}" for n in range(1, len(columns) + 1))
+    elif style == "format":
+        marks = ", ".join("%s" for _ in columns)
+    else:  # pragma: no cover - every driver we support is one of the above
+        raise RuntimeError(f"unsupported paramstyle {style}")
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+    await connection.exec_driver_sql(sql, [tuple(row) for row in rows])
+
+
+def driver_date(engine_or_session: AsyncEngine | AsyncSession) -> bool:
+    """Whether the driver takes ``datetime.date`` values as they are (asyncpg) rather than as
+    ISO text (SQLite, as SQLAlchemy's Date type stores them there)."""
+    bind = (
+        engine_or_session.get_bind()
+        if isinstance(engine_or_session, AsyncSession)
+        else engine_or_session
+    )
+    return bind.dialect.name != "sqlite"
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

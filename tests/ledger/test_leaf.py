@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import rfc8785
 
 from ledger import merkle
 from ledger.leaf import KINDS, MAX_LEAF_BYTES, LeafError, leaf_body, parse_leaf_body
@@ -47,3 +48,18 @@ def test_bad_records_are_refused_with_what_was_expected() -> None:
         leaf_body("document", {"x": float("nan")})
     with pytest.raises(LeafError, match=f"expected at most {MAX_LEAF_BYTES}"):
         leaf_body("document", {"x": "a" * MAX_LEAF_BYTES})
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {"s": "\x00\x01\x08\t\n\x0b\x0c\r\x1f\x7f\"\\/ é \u2028 \U0001d11e", "n": [0, -1, 2**53 - 1]},
+        {"z": 1, "A": 2, "_": 3, "a": {"y": None, "b": True, "c": False}, "": ""},
+        {"region": "US-FIPS-36061", "date": "2020-04-01", "value": -(2**53) + 1, "l": []},
+        {"big": 2**53 - 1, "float": 1.5, "é": "non-ASCII key takes the slow path"},
+    ],
+)
+def test_fast_canonical_path_writes_the_rfc8785_bytes(record: dict[str, object]) -> None:
+    assert leaf_body("observation", record) == b"corroborate/observation/v1\n" + rfc8785.dumps(
+        record
+    )
