@@ -821,77 +821,107 @@ async def _compare_observations(
     expected: list[ParsedObservation],
     check: DocumentCheck,
 ) -> None:
+    """Walk the publisher's stored versions series point by series point (the unique index's
+    order), so that only the document's own parse is held in memory."""
     table = Observation.__table__  # type: ignore[attr-defined]
     wanted = {(o.region, str(o.metric), o.date): o for o in expected}
+    expected.clear()
     metrics = sorted({key[1] for key in wanted})
-    rows = await session.execute(
+    rows = await session.stream(
         select(table)
         .where(
             table.c.publisher_id == owner.id,
             table.c.metric.in_(metrics),
             table.c.ledger_index <= _last_index_bound(document),
         )
-        .order_by(table.c.ledger_index)
+        .order_by(table.c.region, table.c.metric, table.c.date, table.c.version)
+        .execution_options(yield_per=CHUNK)
     )
-    current: dict[SeriesKey, Any] = {}
-    for row in rows:
-        key = (row.region, row.metric, row.date)
-        if row.document_id == document.id:
-            check.observations += 1
-            obs = wanted.get(key)
-            where = f"record {row.source_row} ({row.source_field})"
-            if obs is None:
-                check.add(
-                    f"{where}: stored observation {row.region} {row.date} {row.metric} = "
-                    f"{row.value} (leaf {row.ledger_index}) is not in the original"
-                )
-            elif (row.value, row.source_row, row.source_field, tuple(row.derived_from or ())) != (
-                obs.value,
-                obs.source_row,
-                obs.source_field,
-                obs.derived_from,
-            ):
-                check.add(
-                    f"record {obs.source_row} ({obs.source_field}): stored {row.region} "
-                    f"{row.date} {row.metric} = {row.value} (record {row.source_row}, leaf "
-                    f"{row.ledger_index}), the original gives {obs.value}"
-                )
-            body = leaf_body(
-                "observation",
-                observation_record(
-                    owner.slug,
-                    document.sha256,
-                    document.ledger_index,
-                    row.region,
-                    row.date,
-                    row.metric,
-                    row.value,
-                    row.version,
-                    row.source_row,
-                    row.source_field,
-                    row.derived_from,
-                ),
-            )
-            if await hashes(row.ledger_index) != merkle.leaf_hash(body):
-                check.add(
-                    f"{where}: observation {row.region} {row.date} {row.metric} = {row.value} "
-                    f"(leaf {row.ledger_index}) differs from what was appended to the log"
-                )
-        if row.document_id == document.id or row.ledger_index < document.ledger_index:
-            current[key] = row
-    for key, obs in wanted.items():
-        row = current.get(key)
-        if row is None:
+
+    def settle(key: SeriesKey, current: tuple[int, int] | None) -> None:
+        """Compare the version current when the document arrived with what the original says."""
+        obs = wanted.pop(key, None)
+        if obs is None:
+            return  # a point only other documents give
+        if current is None:
             check.add(
                 f"record {obs.source_row} ({obs.source_field}): {obs.region} {obs.date} "
                 f"{obs.metric} = {obs.value} is in the original but not stored"
             )
-        elif row.value != obs.value:
+        elif current[1] != obs.value:
             check.add(
                 f"record {obs.source_row} ({obs.source_field}): {obs.region} {obs.date} "
                 f"{obs.metric}: the original gives {obs.value}, the version stored when the "
-                f"document arrived (leaf {row.ledger_index}) says {row.value}"
+                f"document arrived (leaf {current[0]}) says {current[1]}"
             )
+
+    last_key: SeriesKey | None = None
+    current: tuple[int, int] | None = None  # (ledger index, value)
+    async for row in rows:
+        key = (row.region, row.metric, row.date)
+        if key != last_key:
+            if last_key is not None:
+                settle(last_key, current)
+            last_key, current = key, None
+        if row.document_id == document.id:
+            check.observations += 1
+            await _check_own_row(hashes, owner, document, row, wanted.get(key), check)
+        if row.document_id == document.id or row.ledger_index < document.ledger_index:
+            current = (row.ledger_index, row.value)
+    if last_key is not None:
+        settle(last_key, current)
+    for key in list(wanted):
+        settle(key, None)
+
+
+async def _check_own_row(
+    hashes: _TileHashes,
+    owner: Publisher,
+    document: Document,
+    row: Any,
+    obs: ParsedObservation | None,
+    check: DocumentCheck,
+) -> None:
+    """A version this document introduced: it is in the original, and it is what was logged."""
+    where = f"record {row.source_row} ({row.source_field})"
+    if obs is None:
+        check.add(
+            f"{where}: stored observation {row.region} {row.date} {row.metric} = "
+            f"{row.value} (leaf {row.ledger_index}) is not in the original"
+        )
+    elif (row.value, row.source_row, row.source_field, tuple(row.derived_from or ())) != (
+        obs.value,
+        obs.source_row,
+        obs.source_field,
+        obs.derived_from,
+    ):
+        check.add(
+            f"record {obs.source_row} ({obs.source_field}): stored {row.region} "
+            f"{row.date} {row.metric} = {row.value} (record {row.source_row}, leaf "
+            f"{row.ledger_index}), the original gives {obs.value}"
+        )
+    body = leaf_body(
+        "observation",
+        observation_record(
+            owner.slug,
+            document.sha256,
+            document.ledger_index,
+            row.region,
+            row.date,
+            row.metric,
+            row.value,
+            row.version,
+            row.source_row,
+            row.source_field,
+            row.derived_from,
+        ),
+        plain=True,
+    )
+    if await hashes(row.ledger_index) != merkle.leaf_hash(body):
+        check.add(
+            f"{where}: observation {row.region} {row.date} {row.metric} = {row.value} "
+            f"(leaf {row.ledger_index}) differs from what was appended to the log"
+        )
 
 
 def _last_index_bound(document: Document) -> int:
