@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml requirements.lock
 
 run: $(STAMP)
 	$(BIN)/corroborate migrate
+	$(BIN)/corroborate demo load
 	$(BIN)/corroborate serve
 
 test: $(STAMP) lint typecheck pytest

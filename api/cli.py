@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -334,6 +335,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _fail(str(exc), exc.code)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # stdout closed early (``| head``): stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

@@ -381,7 +381,7 @@ def cmd_documents_list(args: argparse.Namespace) -> int:
     async def body(runtime: Any) -> list[dict[str, Any]]:
         async with runtime.sessions() as session:
             rows = await session.execute(
-                select(Document, Publisher.slug)
+                select(Document, Publisher.__table__.c.slug)  # type: ignore[attr-defined]
                 .join(Publisher, Publisher.id == Document.publisher_id)  # type: ignore[arg-type]
                 .order_by(Document.id)  # type: ignore[arg-type]
             )

@@ -217,15 +217,15 @@ def verify_signature(
                 f"{', '.join(f'{k.name}+{k.key_id:08x}' for k in keys) or 'none'})"
             ) from None
         raise DocumentError(f"wrong signature: {exc}") from None
-    problems = []
+    problems: list[str] = []
     for signature in opened.verified:
         for key in keys:
             if (key.name, key.key_id) != (signature.name, signature.key_id):
                 continue
-            found = [key_problem(key, moment) for moment in moments]
-            if not any(found):
+            issues = [p for p in (key_problem(key, moment) for moment in moments) if p]
+            if not issues:
                 return key
-            problems.extend(p for p in found if p)
+            problems.extend(issues)
     raise DocumentError(f"the document's key cannot sign now: {'; '.join(problems)}")
 
 

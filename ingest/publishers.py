@@ -182,7 +182,7 @@ async def get_publisher(session: AsyncSession, slug: str) -> Publisher:
 
 
 async def list_publishers(session: AsyncSession) -> list[Publisher]:
-    result = await session.execute(select(Publisher).order_by(Publisher.slug))  # type: ignore[arg-type]
+    result = await session.execute(select(Publisher).order_by(Publisher.slug))
     return list(result.scalars())
 
 
