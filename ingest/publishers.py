@@ -8,7 +8,9 @@ sign for whom, and when, is provable.
 
 Validity: a key signs for its publisher from ``valid_from`` until ``valid_until`` (exclusive; open
 when unset) unless revoked, from ``revoked_at`` on. Rotation registers the new key and ends the old
-keys' windows after a grace period (default one day) so that documents already signed still arrive.
+keys' windows after a grace period (default one day): documents signed with an old key before the
+rotation are accepted if they arrive within the grace (a key must be valid when a document is
+signed and when it arrives).
 """
 
 from __future__ import annotations

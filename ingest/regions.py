@@ -275,8 +275,15 @@ def _registry() -> _Registry:
         fips = int(row["FIPS"])
         if not row["Admin2"] and len(row["FIPS"]) <= 2:
             us_state_fips[fips] = state
-        elif row["Admin2"] and len(row["FIPS"]) == 5 and fips < 80000:
-            # 800xx ("Out of XX") and 900xx ("Unassigned") are JHU bookkeeping, not counties.
+        elif (
+            row["Admin2"]
+            and len(row["FIPS"]) == 5
+            and fips < 80000
+            and row["Admin2"] != "Unassigned"
+            and not row["Admin2"].startswith("Out of ")
+        ):
+            # 800xx ("Out of XX") and 900xx ("Unassigned") are JHU bookkeeping, not counties;
+            # so are Puerto Rico's, which have FIPS 72888 and 72999.
             code = f"US-FIPS-{fips:05d}"
             name = f"{row['Admin2']}, {row['Province_State']}"
             regions[code] = Region(code, name, "county", state)

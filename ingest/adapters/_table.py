@@ -286,6 +286,7 @@ class LongTableAdapter:
             notes.append(f"{dropped} {self.left_out}")
         if duplicates:
             notes.append(
-                f"{duplicates} records repeat a region and date seen earlier; all are kept as published"
+                f"{duplicates} records repeat a region and date seen earlier (ingestion keeps "
+                "the first value and refuses the repeats, naming both records)"
             )
         return ParseResult(fmt, observations, unmapped.result(), skipped_empty, notes, total)
