@@ -240,8 +240,17 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-origin", dest="log_origin", help="overrides CORROBORATE_LOG_ORIGIN")
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors are one line too (``corroborate ingest: the following arguments are
+    required: --publisher``), exit 2; ``--help`` still prints the full usage."""
+
+    def error(self, message: str) -> NoReturn:
+        where = self.prog.removeprefix("corroborate").strip()
+        _fail(f"{where + ': ' if where else ''}{message} (see --help)", EXIT_USAGE)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="corroborate",
         description="Attested public-health figures on a public transparency log.",
     )

@@ -487,7 +487,7 @@ def cmd_demo_load(args: argparse.Namespace) -> int:
 
 
 def register(commands: Any) -> None:
-    from ingest.publishers import KINDS
+    from ingest.kinds import PUBLISHER_KINDS as KINDS
 
     publishers = commands.add_parser("publishers", help="register and list publishers")
     pub_cmds = publishers.add_subparsers(
@@ -505,7 +505,9 @@ def register(commands: Any) -> None:
     add.add_argument("--name")
     add.add_argument("--homepage")
     add.add_argument("--licence")
-    add.add_argument("--kind", choices=KINDS)
+    # Checked by PublisherSpec.problems (not argparse choices), so that a bad kind is the same
+    # one-line refusal as every other bad field.
+    add.add_argument("--kind", metavar="KIND", help=f"one of {', '.join(KINDS)}")
     add.add_argument(
         "--jurisdiction", action="append", help="a region code it covers, or * (repeatable)"
     )

@@ -226,7 +226,7 @@ def verify_signature(
             if not issues:
                 return key
             problems.extend(issues)
-    raise DocumentError(f"the document's key cannot sign now: {'; '.join(problems)}")
+    raise DocumentError(f"the document's key cannot sign now: {'; '.join(dict.fromkeys(problems))}")
 
 
 # --- what a parse result becomes ------------------------------------------------------------

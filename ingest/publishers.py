@@ -27,12 +27,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest import regions
+from ingest.kinds import PUBLISHER_KINDS
 from ledger.leaf import leaf_body
 from ledger.note import NoteError, Verifier, parse_vkey
 from ledger.store import TransparencyLog
 from models import Publisher, PublisherKey
 
-KINDS = ("official-agency", "academic-aggregator", "newsroom", "volunteer-project")
+KINDS = PUBLISHER_KINDS
 WORLDWIDE = "*"
 _SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
 _HOMEPAGE = re.compile(r"https?://[^\s]+")
