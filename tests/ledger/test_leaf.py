@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import rfc8785
 
@@ -53,13 +55,16 @@ def test_bad_records_are_refused_with_what_was_expected() -> None:
 @pytest.mark.parametrize(
     "record",
     [
-        {"s": "\x00\x01\x08\t\n\x0b\x0c\r\x1f\x7f\"\\/ é \u2028 \U0001d11e", "n": [0, -1, 2**53 - 1]},
+        {
+            "s": '\x00\x01\x08\t\n\x0b\x0c\r\x1f\x7f"\\/ é \u2028 \U0001d11e',
+            "n": [0, -1, 2**53 - 1],
+        },
         {"z": 1, "A": 2, "_": 3, "a": {"y": None, "b": True, "c": False}, "": ""},
         {"region": "US-FIPS-36061", "date": "2020-04-01", "value": -(2**53) + 1, "l": []},
         {"big": 2**53 - 1, "float": 1.5, "é": "non-ASCII key takes the slow path"},
     ],
 )
-def test_fast_canonical_path_writes_the_rfc8785_bytes(record: dict[str, object]) -> None:
+def test_fast_canonical_path_writes_the_rfc8785_bytes(record: dict[str, Any]) -> None:
     assert leaf_body("observation", record) == b"corroborate/observation/v1\n" + rfc8785.dumps(
         record
     )
