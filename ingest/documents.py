@@ -260,7 +260,7 @@ def screen(result: ParseResult) -> tuple[list[ParsedObservation], list[Refusal]]
                 )
             )
             continue
-        if obs.value < 0 and obs.metric.endswith("_cumulative"):
+        if obs.value < 0 and "_cumulative" in obs.metric:
             refused.append(
                 Refusal(
                     obs.source_row,
@@ -759,17 +759,24 @@ class _TileHashes:
         self._log, self._session = log, session
         self._cache: dict[int, bytes] = {}
 
-    async def __call__(self, index: int) -> bytes | None:
-        tile_index = index // 256
-        tile = self._cache.get(tile_index)
-        if tile is None:
-            if len(self._cache) > 4096:
-                self._cache.clear()
-            tile = await self._log.tile(self._session, 0, tile_index) or b""
-            self._cache[tile_index] = tile
+    async def load(self, indices: Iterable[int]) -> None:
+        """Read the tiles holding ``indices`` that are not cached yet."""
+        needed = {index // 256 for index in indices}
+        if len(self._cache) + len(needed - self._cache.keys()) > 4096:
+            self._cache = {t: self._cache[t] for t in needed if t in self._cache}
+        for tile_index in sorted(needed - self._cache.keys()):
+            self._cache[tile_index] = await self._log.tile(self._session, 0, tile_index) or b""
+
+    def get(self, index: int) -> bytes | None:
+        """The hash of leaf ``index``, from a tile ``load`` read (None if the log lacks it)."""
+        tile = self._cache.get(index // 256, b"")
         offset = (index % 256) * 32
         found = tile[offset : offset + 32]
         return found if len(found) == 32 else None
+
+    async def __call__(self, index: int) -> bytes | None:
+        await self.load((index,))
+        return self.get(index)
 
 
 async def _verify_one(
@@ -857,24 +864,26 @@ async def _compare_observations(
 
     last_key: SeriesKey | None = None
     current: tuple[int, int] | None = None  # (ledger index, value)
-    async for row in rows:
-        key = (row.region, row.metric, row.date)
-        if key != last_key:
-            if last_key is not None:
-                settle(last_key, current)
-            last_key, current = key, None
-        if row.document_id == document.id:
-            check.observations += 1
-            await _check_own_row(hashes, owner, document, row, wanted.get(key), check)
-        if row.document_id == document.id or row.ledger_index < document.ledger_index:
-            current = (row.ledger_index, row.value)
+    async for batch in rows.partitions():
+        await hashes.load(row.ledger_index for row in batch if row.document_id == document.id)
+        for row in batch:
+            key = (row.region, row.metric, row.date)
+            if key != last_key:
+                if last_key is not None:
+                    settle(last_key, current)
+                last_key, current = key, None
+            if row.document_id == document.id:
+                check.observations += 1
+                _check_own_row(hashes, owner, document, row, wanted.get(key), check)
+            if row.document_id == document.id or row.ledger_index < document.ledger_index:
+                current = (row.ledger_index, row.value)
     if last_key is not None:
         settle(last_key, current)
     for key in list(wanted):
         settle(key, None)
 
 
-async def _check_own_row(
+def _check_own_row(
     hashes: _TileHashes,
     owner: Publisher,
     document: Document,
@@ -917,7 +926,7 @@ async def _check_own_row(
         ),
         plain=True,
     )
-    if await hashes(row.ledger_index) != merkle.leaf_hash(body):
+    if hashes.get(row.ledger_index) != merkle.leaf_hash(body):
         check.add(
             f"{where}: observation {row.region} {row.date} {row.metric} = {row.value} "
             f"(leaf {row.ledger_index}) differs from what was appended to the log"
