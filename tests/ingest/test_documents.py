@@ -25,12 +25,13 @@ import pytest
 from sqlalchemy import func, select, text
 
 from api.runtime import Runtime
-from ingest.adapters import FormatError
+from ingest.adapters import FormatError, Metric, ParsedObservation, ParseResult
 from ingest.documents import (
     DocumentError,
     IngestReport,
     ingest_document,
     original_path,
+    screen,
     sign_document,
     verify_documents,
 )
@@ -936,3 +937,23 @@ async def test_every_key_change_appends_a_key_leaf(runtime: Runtime) -> None:
             await runtime.log.lock(s)
             await revoke_key(s, runtime.log, "who", second.key_id_hex, reason="again", now=NOW)
     assert await key_leaves(size) == []
+
+
+@pytest.mark.parametrize("metric", [m for m in Metric if "cumulative" in m.value])
+def test_screen_refuses_negative_counts_of_every_cumulative_metric(metric: Metric) -> None:
+    day = dt.date(2020, 3, 1)
+    result = ParseResult(
+        format="test",
+        observations=[
+            ParsedObservation("ITA", day, metric, -1, 1, "c"),
+            ParsedObservation("DEU", day, metric, 5, 2, "c"),
+            ParsedObservation("FRA", day, Metric.CASES_DAILY, -3, 3, "d"),
+        ],
+        unmapped=[],
+        skipped_empty=0,
+        notes=[],
+    )
+    accepted, refused = screen(result)
+    assert [o.region for o in accepted] == ["DEU", "FRA"]  # a negative daily value is kept
+    assert [(r.row, r.field) for r in refused] == [(1, "c")]
+    assert "negative cumulative count -1" in refused[0].reason
