@@ -87,10 +87,10 @@ def test_appender_killed_mid_batch_leaves_a_clean_consistent_log(
     before = run_cli("ledger", "checkpoint", env=env)
     assert before.returncode == 0 and "\n2000\n" in before.stdout
 
-    big = _appender(db_url, tmp_path, 1, 400_000, "doomed")
+    big = _appender(db_url, tmp_path, 1, 1_000_000, "doomed")
     assert big.stdout is not None
     assert big.stdout.readline().strip() == "started"
-    time.sleep(1.5)  # well inside the batch: it needs several seconds to write
+    time.sleep(0.5)  # well inside the batch: a million leaves take seconds to write
     big.send_signal(signal.SIGKILL)
     big.wait(timeout=30)
     assert big.returncode == -signal.SIGKILL
