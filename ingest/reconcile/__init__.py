@@ -1,0 +1,1 @@
+"""Reconciliation: from publishers who disagree to one attested figure per place, day and metric."""
