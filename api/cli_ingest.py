@@ -62,7 +62,7 @@ def _run(args: argparse.Namespace, body: Any) -> Any:
 
 
 def cmd_publishers_add(args: argparse.Namespace) -> int:
-    from ingest.publishers import PublisherError, PublisherSpec, add_publisher, catalogue
+    from ingest.publishers import PublisherSpec, add_publisher, catalogue
 
     if args.from_catalogue:
         known = catalogue()
@@ -111,10 +111,7 @@ def cmd_publishers_add(args: argparse.Namespace) -> int:
                 done.append((publisher.slug, created))
         return done
 
-    try:
-        done = _run(args, body)
-    except PublisherError as exc:  # pragma: no cover - _run converts it
-        raise CommandError(str(exc)) from None
+    done = _run(args, body)
     if args.json:
         _print_json({"publishers": [{"slug": s, "created": c} for s, c in done]})
     else:

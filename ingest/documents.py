@@ -45,6 +45,7 @@ from ingest.publishers import (
     PublisherError,
     as_utc,
     get_publisher,
+    iso_utc,
     key_problem,
     parse_publisher_vkey,
     publisher_keys,
@@ -82,7 +83,7 @@ class Statement:
     signed_at: dt.datetime
 
     def text(self) -> bytes:
-        signed = self.signed_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        signed = iso_utc(self.signed_at)
         lines = [
             STATEMENT_HEADER,
             f"publisher {self.publisher}",
@@ -307,10 +308,6 @@ def parse_document(format: str, content: bytes) -> ParseResult:
 # --- leaf records ---------------------------------------------------------------------------
 
 
-def _iso(moment: dt.datetime) -> str:
-    return as_utc(moment).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def document_record(document: Document, publisher: Publisher, key: PublisherKey) -> dict[str, Any]:
     return {
         "publisher": publisher.slug,
@@ -318,8 +315,8 @@ def document_record(document: Document, publisher: Publisher, key: PublisherKey)
         "name": document.name,
         "size": document.size,
         "sha256": document.sha256,
-        "signed_at": _iso(document.signed_at),
-        "received_at": _iso(document.received_at),
+        "signed_at": iso_utc(document.signed_at),
+        "received_at": iso_utc(document.received_at),
         "key": key.vkey,
         "note": document.note,
     }
@@ -524,8 +521,8 @@ async def ingest_document(
             received = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
             if statement.signed_at > received + CLOCK_SKEW:
                 raise DocumentError(
-                    f"the statement says it was signed at {_iso(statement.signed_at)}, "
-                    f"after now ({_iso(received)}): expected a time in the past"
+                    f"the statement says it was signed at {iso_utc(statement.signed_at)}, "
+                    f"after now ({iso_utc(received)}): expected a time in the past"
                 )
             owner = await get_publisher(session, publisher)
             keys = await publisher_keys(session, owner.id or 0)
@@ -545,7 +542,7 @@ async def ingest_document(
                 report.log_size = await log.size(session)
                 report.notes.append(
                     f"the same bytes were ingested before as document {earlier.id} "
-                    f"(received {_iso(earlier.received_at)}); nothing changed"
+                    f"(received {iso_utc(earlier.received_at)}); nothing changed"
                 )
                 report.seconds = time.perf_counter() - started
                 return report

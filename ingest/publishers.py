@@ -208,16 +208,17 @@ def key_problem(key: PublisherKey, moment: dt.datetime) -> str | None:
     label = f"key {key.name}+{key.key_id:08x}"
     if key.revoked_at is not None and moment >= as_utc(key.revoked_at):
         reason = f" ({key.revocation_reason})" if key.revocation_reason else ""
-        return f"{label} was revoked at {_iso(as_utc(key.revoked_at))}{reason}"
+        return f"{label} was revoked at {iso_utc(key.revoked_at)}{reason}"
     if moment < as_utc(key.valid_from):
-        return f"{label} is valid only from {_iso(as_utc(key.valid_from))}"
+        return f"{label} is valid only from {iso_utc(key.valid_from)}"
     if key.valid_until is not None and moment >= as_utc(key.valid_until):
-        return f"{label} expired at {_iso(as_utc(key.valid_until))}"
+        return f"{label} expired at {iso_utc(key.valid_until)}"
     return None
 
 
-def _iso(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+def iso_utc(moment: dt.datetime) -> str:
+    """``YYYY-MM-DDTHH:MM:SSZ``, as every record and message here writes times (naive = UTC)."""
+    return as_utc(moment).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_publisher_vkey(vkey: str) -> Verifier:
@@ -237,11 +238,11 @@ def _key_record(
         "action": action,
         "publisher": publisher.slug,
         "key": key.vkey,
-        "valid_from": _iso(as_utc(key.valid_from)),
-        "valid_until": _iso(as_utc(key.valid_until)) if key.valid_until else None,
+        "valid_from": iso_utc(key.valid_from),
+        "valid_until": iso_utc(key.valid_until) if key.valid_until else None,
     }
     if key.revoked_at is not None:
-        record["revoked_at"] = _iso(as_utc(key.revoked_at))
+        record["revoked_at"] = iso_utc(key.revoked_at)
         record["reason"] = key.revocation_reason or ""
     record.update(extra)
     return record
@@ -298,7 +299,7 @@ async def _register(
     start = valid_from or now
     if valid_until is not None and valid_until <= start:
         raise PublisherError(
-            f"valid_until {_iso(valid_until)} must be after valid_from {_iso(start)}"
+            f"valid_until {iso_utc(valid_until)} must be after valid_from {iso_utc(start)}"
         )
     taken = await session.execute(
         select(PublisherKey).where(PublisherKey.vkey == verifier.vkey)  # type: ignore[arg-type]
@@ -372,7 +373,7 @@ async def revoke_key(
     key = matches[0]
     if key.revoked_at is not None:
         raise PublisherError(
-            f"key {key.name}+{key.key_id:08x} was already revoked at {_iso(as_utc(key.revoked_at))}"
+            f"key {key.name}+{key.key_id:08x} was already revoked at {iso_utc(key.revoked_at)}"
         )
     key.revoked_at = at
     key.revocation_reason = reason.strip()
@@ -386,9 +387,9 @@ def describe_key(key: PublisherKey, moment: dt.datetime) -> dict[str, Any]:
     return {
         "key": key.vkey,
         "key_id": f"{key.key_id:08x}",
-        "valid_from": _iso(as_utc(key.valid_from)),
-        "valid_until": _iso(as_utc(key.valid_until)) if key.valid_until else None,
-        "revoked_at": _iso(as_utc(key.revoked_at)) if key.revoked_at else None,
+        "valid_from": iso_utc(key.valid_from),
+        "valid_until": iso_utc(key.valid_until) if key.valid_until else None,
+        "revoked_at": iso_utc(key.revoked_at) if key.revoked_at else None,
         "status": "valid" if problem is None else problem,
         "ledger_index": key.ledger_index,
     }
