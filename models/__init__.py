@@ -11,10 +11,13 @@ from models.ledger import (
     LedgerState,
     LedgerTile,
 )
+from models.reconcile import Anomaly, AttestedFigure, ReconcileRun
 
 metadata = SQLModel.metadata
 
 __all__ = [
+    "Anomaly",
+    "AttestedFigure",
     "Document",
     "LedgerCheckpoint",
     "LedgerCosignature",
@@ -24,6 +27,7 @@ __all__ = [
     "Observation",
     "Publisher",
     "PublisherKey",
+    "ReconcileRun",
     "create_engine",
     "is_sqlite",
     "metadata",

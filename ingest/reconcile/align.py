@@ -47,6 +47,8 @@ class Panel:
 
     series: dict[SeriesKey, Series] = field(default_factory=dict)
     derived: dict[SeriesKey, str] = field(default_factory=dict)  # key -> how it was derived
+    # key -> ("sum", parts) | ("difference", (cumulative,)) | ("running-sum", (daily,))
+    derivation: dict[SeriesKey, tuple[str, tuple[SeriesKey, ...]]] = field(default_factory=dict)
 
     @classmethod
     def from_values(cls, values: Iterable[tuple[str, str, str, dt.date, int]]) -> Panel:
@@ -80,6 +82,7 @@ def compose(panel: Panel, partitions: Mapping[str, Sequence[str]] = PARTITIONS) 
             key = (publisher, whole, metric)
             panel.series[key] = {day: sum(s[day] for s in series_list) for day in sorted(days)}
             panel.derived[key] = f"sum of {' + '.join(parts)}"
+            panel.derivation[key] = ("sum", tuple((publisher, part, metric) for part in parts))
 
 
 def complete(panel: Panel) -> None:
@@ -99,6 +102,7 @@ def complete(panel: Panel) -> None:
                     derived[day] = total
                 panel.series[target] = derived
                 panel.derived[target] = f"running sum of {metric}"
+                panel.derivation[target] = ("running-sum", ((publisher, region, metric),))
         elif metric in DAILY_OF:
             target = (publisher, region, DAILY_OF[metric])
             if target not in panel.series:
@@ -108,6 +112,7 @@ def complete(panel: Panel) -> None:
                     if day - ONE_DAY in series
                 }
                 panel.derived[target] = f"day-to-day difference of {metric}"
+                panel.derivation[target] = ("difference", ((publisher, region, metric),))
 
 
 # --- date conventions ---------------------------------------------------------------------------
@@ -145,43 +150,73 @@ def fit_lags(
 
     Values under ``minimum`` are left out: early zeros and single cases say nothing about dates.
     """
+    overall, _ = fit_lags_by_region(
+        panel, declared, regions=regions, metrics=metrics, lags=lags, minimum=minimum
+    )
+    return overall
+
+
+def fit_lags_by_region(
+    panel: Panel,
+    declared: Mapping[str, int],
+    *,
+    regions: Iterable[str] | None = None,
+    metrics: Sequence[str] = ("cases_cumulative", "deaths_cumulative"),
+    lags: Sequence[int] = (-2, -1, 0, 1, 2, 3),
+    minimum: int = 10,
+) -> tuple[dict[str, LagFit], dict[str, dict[str, LagFit]]]:
+    """``fit_lags`` over all the regions together, and for each region alone, in one pass."""
     wanted = set(regions) if regions is not None else None
     by_region: dict[tuple[str, str], dict[str, Series]] = defaultdict(dict)
     for (publisher, region, metric), series in panel.series.items():
         if metric in metrics and (wanted is None or region in wanted):
             by_region[(region, metric)][publisher] = series
-    fits = {}
-    for publisher in panel.publishers():
-        errors: dict[int, list[float]] = {lag: [] for lag in lags}
-        for group in by_region.values():
-            mine = group.get(publisher)
-            if mine is None:
-                continue
+    # (publisher, region) -> lag -> relative differences
+    errors: dict[tuple[str, str], dict[int, list[float]]] = {}
+    steps = [(lag, dt.timedelta(days=lag)) for lag in lags]
+    for (region, _metric), group in by_region.items():
+        for publisher, mine in group.items():
+            found = errors.setdefault((publisher, region), {lag: [] for lag in lags})
             for other, theirs in group.items():
                 if other == publisher:
                     continue
-                other_lag = declared.get(other, 0)
+                other_lag = dt.timedelta(days=declared.get(other, 0))
                 for day, value in theirs.items():
                     if value < minimum:
                         continue
-                    event = day - dt.timedelta(days=other_lag)
-                    for lag in lags:
-                        mine_value = mine.get(event + dt.timedelta(days=lag))
+                    event = day - other_lag
+                    for lag, step in steps:
+                        mine_value = mine.get(event + step)
                         if mine_value is not None and mine_value >= minimum:
-                            errors[lag].append(_relative(mine_value, value))
-        by_lag = {lag: statistics.median(found) for lag, found in errors.items() if found}
-        own = declared.get(publisher, 0)
-        best = min(by_lag, key=lambda lag: (by_lag[lag], abs(lag - own))) if by_lag else None
-        fits[publisher] = LagFit(
-            publisher=publisher,
-            declared=own,
-            declared_error=by_lag.get(own),
-            best=best,
-            best_error=by_lag.get(best) if best is not None else None,
-            by_lag=by_lag,
-            days=len(errors[best]) if best is not None else 0,
-        )
-    return fits
+                            found[lag].append(_relative(mine_value, value))
+    overall: dict[str, dict[int, list[float]]] = {
+        p: {lag: [] for lag in lags} for p in panel.publishers()
+    }
+    per_region: dict[str, dict[str, LagFit]] = defaultdict(dict)
+    for (publisher, region), found in errors.items():
+        for lag, values in found.items():
+            overall[publisher][lag].extend(values)
+        fit = _fit(publisher, declared.get(publisher, 0), found)
+        if fit.best is not None:
+            per_region[region][publisher] = fit
+    return (
+        {p: _fit(p, declared.get(p, 0), found) for p, found in overall.items()},
+        dict(per_region),
+    )
+
+
+def _fit(publisher: str, own: int, errors: Mapping[int, list[float]]) -> LagFit:
+    by_lag = {lag: statistics.median(found) for lag, found in errors.items() if found}
+    best = min(by_lag, key=lambda lag: (by_lag[lag], abs(lag - own))) if by_lag else None
+    return LagFit(
+        publisher=publisher,
+        declared=own,
+        declared_error=by_lag.get(own),
+        best=best,
+        best_error=by_lag.get(best) if best is not None else None,
+        by_lag=by_lag,
+        days=len(errors[best]) if best is not None else 0,
+    )
 
 
 # --- lineages -----------------------------------------------------------------------------------

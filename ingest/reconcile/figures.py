@@ -1,0 +1,494 @@
+"""The attested figure of a region, metric and date — pure functions over an aligned panel.
+
+For each (region, metric), the publishers giving that metric there (published, or derived by
+``align`` and marked so) are grouped into lineages (``align.lineages``: copies count once). A
+publisher's value dated D is read as the figure for D − its declared lag. On every date:
+
+- each lineage gives one value: that of its first member with a value on the date, members
+  ordered published before derived, then official agencies before academic aggregators,
+  newsrooms and volunteer projects, then national before worldwide publishers, then by slug;
+- the **value** is the median of the lineages' values (with an even count, the mean of the middle
+  two, rounded half to even): no single lineage moves it far;
+- the **spread** is the largest minus the smallest lineage value; the metric's tolerance allows
+  ``max(absolute, relative * |value|)``;
+- the **status** is ``ATTESTED`` (two or more lineages within tolerance), ``DISPUTED`` (beyond
+  it) or ``SINGLE_SOURCE`` (one lineage). ``CORRECTED`` is set later, by moderation only.
+
+Each figure carries the observations it rests on (ledger indices), each input's anomaly flags,
+and a short explanation naming every rule applied.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import statistics
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from ingest.reconcile.align import (
+    CUMULATIVE_OF,
+    DAILY_OF,
+    LagFit,
+    PairEvidence,
+    Panel,
+    SeriesKey,
+    lineages,
+)
+from ingest.reconcile.anomalies import AnomalyType, Flag
+
+KIND_RANK = {"official-agency": 0, "academic-aggregator": 1, "newsroom": 2, "volunteer-project": 3}
+
+
+class Status(StrEnum):
+    ATTESTED = "ATTESTED"
+    DISPUTED = "DISPUTED"
+    SINGLE_SOURCE = "SINGLE_SOURCE"
+    CORRECTED = "CORRECTED"
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """Lineages agree when their spread is at most ``max(absolute, relative * |value|)``."""
+
+    relative: Decimal
+    absolute: int
+
+    def allows(self, spread: int, value: int) -> bool:
+        return spread <= max(self.absolute, float(self.relative) * abs(value))
+
+    def describe(self) -> str:
+        return f"{_percent(float(self.relative))} or {self.absolute:,}"
+
+    def record(self) -> dict[str, Any]:
+        return {"relative": str(self.relative), "absolute": self.absolute}
+
+
+DEFAULT_TOLERANCES: dict[str, Tolerance] = {
+    "cases_cumulative": Tolerance(Decimal("0.02"), 10),
+    "deaths_cumulative": Tolerance(Decimal("0.02"), 5),
+    "cases_daily": Tolerance(Decimal("0.10"), 20),
+    "deaths_daily": Tolerance(Decimal("0.10"), 5),
+}
+FALLBACK_TOLERANCE = Tolerance(Decimal("0.05"), 10)
+
+
+@dataclass(frozen=True)
+class Source:
+    """What the figures need to know of a publisher."""
+
+    slug: str
+    kind: str
+    worldwide: bool
+    lag: int
+
+
+@dataclass
+class Figure:
+    region: str
+    metric: str
+    date: dt.date
+    value: int
+    status: Status
+    spread: int
+    spread_ratio: float | None
+    lineages: int
+    explanation: str
+    content: dict[str, Any]
+    canonical: bytes = b""  # the content as RFC 8785 JSON
+    digest: str = ""  # SHA-256 of ``canonical``: equal content, no new version
+
+
+def _percent(ratio: float) -> str:
+    if ratio == 0:
+        return "0%"
+    if ratio < 0.001:
+        return f"{ratio * 100:.2g}%"
+    return f"{ratio * 100:.1f}%".replace(".0%", "%")
+
+
+def _shift(days: int) -> str:
+    return f"{'−' if days > 0 else '+'}{abs(days)} day{'s' if abs(days) != 1 else ''}"
+
+
+def canonical_json(content: Mapping[str, Any]) -> bytes:
+    """RFC 8785 bytes of a figure's content: ASCII keys, strings, safe integers and lists only,
+    for which sorted compact ``json.dumps`` writes exactly the canonical form (ledger.leaf)."""
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+ATTESTATION_PREFIX = b"corroborate/attestation/v1\n"
+
+
+def attestation_body(canonical: bytes, version: int, supersedes: int | None) -> bytes:
+    """The ``attestation`` leaf of a figure version: the canonical JSON of
+    ``{"figure": content, "supersedes": index or null, "version": n}``, spliced from the content's
+    canonical bytes (keys in that order are already sorted), so the content is serialised once.
+    """
+    previous = b"null" if supersedes is None else str(supersedes).encode()
+    return (
+        ATTESTATION_PREFIX
+        + b'{"figure":'
+        + canonical
+        + b',"supersedes":'
+        + previous
+        + b',"version":'
+        + str(version).encode()
+        + b"}"
+    )
+
+
+def observations_of(
+    panel: Panel,
+    index: Mapping[SeriesKey, Mapping[dt.date, int]],
+    key: SeriesKey,
+    day: dt.date,
+    *,
+    whole_sum: bool = True,
+) -> tuple[list[int], list[int]]:
+    """The ledger indices of the published observations a (possibly derived) value rests on, and
+    the *primary* ones among them: those dated ``day`` (whose anomaly flags the value carries).
+
+    A difference rests on the values of ``day`` and the day before; a running sum on every daily
+    value up to ``day`` (with ``whole_sum=False``, for a copy that is not counted, only the last
+    one is named, to keep attestations small); a composed region on its parts.
+    """
+    if panel.published(key):
+        found = index.get(key, {}).get(day)
+        return ([], []) if found is None else ([found], [found])
+    how, bases = panel.derivation.get(key, ("", ()))
+    if how == "sum":
+        every: list[int] = []
+        primary: list[int] = []
+        for base in bases:
+            more, main = observations_of(panel, index, base, day)
+            every += more
+            primary += main
+        return every, primary
+    if how == "difference":
+        before, _ = observations_of(panel, index, bases[0], day - dt.timedelta(days=1))
+        now, main = observations_of(panel, index, bases[0], day)
+        return before + now, main
+    if how == "running-sum":
+        daily = index.get(bases[0], {})
+        last = daily.get(day)
+        main = [] if last is None else [last]
+        if not whole_sum:
+            return main, main
+        return [daily[d] for d in sorted(daily) if d <= day], main
+    return [], []
+
+
+@dataclass
+class RegionContext:
+    """Everything the figures of one region depend on besides the panel."""
+
+    sources: Mapping[str, Source]
+    links: Sequence[PairEvidence]
+    tolerances: Mapping[str, Tolerance]
+    fits: Mapping[str, LagFit] = field(default_factory=dict)  # this region's lag fits
+    keys: Sequence[SeriesKey] | None = None  # this region's series (None: look in the panel)
+    flags: Mapping[int, Sequence[AnomalyType]] = field(default_factory=dict)  # obs -> types
+
+
+def _order(panel: Panel, key: SeriesKey, source: Source) -> tuple[int, int, int, str]:
+    return (
+        0 if panel.published(key) else 1,
+        KIND_RANK.get(source.kind, 9),
+        1 if source.worldwide else 0,
+        source.slug,
+    )
+
+
+def attest(
+    panel: Panel,
+    index: Mapping[SeriesKey, Mapping[dt.date, int]],
+    region: str,
+    metric: str,
+    context: RegionContext,
+    *,
+    since: dt.date | None = None,
+) -> Iterator[Figure]:
+    """The figures of ``region`` and ``metric`` on every date any publisher gives (from ``since``)."""
+    tolerance = context.tolerances.get(metric, FALLBACK_TOLERANCE)
+    keys = panel.series if context.keys is None else context.keys
+    present = sorted(
+        publisher
+        for publisher, r, m in keys
+        if r == region and m == metric and publisher in context.sources
+    )
+    if not present:
+        return
+    groups = []
+    for group in lineages(present, context.links):
+        ordered = sorted(
+            group, key=lambda p: _order(panel, (p, region, metric), context.sources[p])
+        )
+        groups.append(ordered)
+    series = {p: panel.series[(p, region, metric)] for p in present}
+    lag = {p: dt.timedelta(days=context.sources[p].lag) for p in present}
+    dates: set[dt.date] = set()
+    for p in present:
+        dates.update(day - lag[p] for day in series[p])
+    rules = _rules(panel, region, metric, present, groups, context)
+    tolerance_record = tolerance.record()
+    for day in sorted(dates):
+        if since is not None and day < since:
+            continue
+        yield _figure(
+            panel, index, region, metric, day, groups, series, lag, context, tolerance,
+            tolerance_record, rules,
+        )  # fmt: skip
+
+
+def _rules(
+    panel: Panel,
+    region: str,
+    metric: str,
+    present: list[str],
+    groups: list[list[str]],
+    context: RegionContext,
+) -> list[str]:
+    """The alignment rules that hold for every figure of this region and metric."""
+    rules = []
+    shifted: dict[int, list[str]] = {}
+    for p in present:
+        if context.sources[p].lag:
+            shifted.setdefault(context.sources[p].lag, []).append(p)
+    for lag, names in sorted(shifted.items()):
+        rules.append(f"{' and '.join(names)} dates shifted {_shift(lag)}")
+    for p in present:
+        fit = context.fits.get(p)
+        if (
+            fit is not None
+            and fit.best is not None
+            and fit.best_error is not None
+            and fit.declared_error is not None
+            and fit.best_error < 0.9 * fit.declared_error
+        ):
+            rules.append(
+                f"{p} fits best shifted {_shift(fit.best)} here "
+                f"({_percent(fit.best_error or 0)} against {_percent(fit.declared_error or 0)} "
+                "as declared)"
+            )
+    for group in groups:
+        if len(group) > 1:
+            rules.append(f"{' and '.join(sorted(group))} counted once (copies)")
+    for p in present:
+        key = (p, region, metric)
+        if not panel.published(key):
+            rules.append(f"{p} {panel.derived[key]}")
+    return rules
+
+
+def _figure(
+    panel: Panel,
+    index: Mapping[SeriesKey, Mapping[dt.date, int]],
+    region: str,
+    metric: str,
+    day: dt.date,
+    groups: list[list[str]],
+    series: Mapping[str, Mapping[dt.date, int]],
+    lag: Mapping[str, dt.timedelta],
+    context: RegionContext,
+    tolerance: Tolerance,
+    tolerance_record: dict[str, Any],
+    rules: list[str],
+) -> Figure:
+    lineage_records = []
+    inputs = []
+    values: list[tuple[int, str]] = []
+    flagged: list[str] = []
+    for number, group in enumerate(groups):
+        counted: str | None = None
+        for p in group:
+            published_day = day + lag[p]
+            value = series[p].get(published_day)
+            if value is None:
+                continue
+            key = (p, region, metric)
+            observations, primary = observations_of(
+                panel, index, key, published_day, whole_sum=counted is None
+            )
+            item: dict[str, Any] = {
+                "publisher": p,
+                "date": published_day.isoformat(),
+                "value": value,
+                "lineage": number,
+                "observations": observations,
+            }
+            if not panel.published(key):
+                item["derived"] = panel.derived[key]
+            kinds = sorted({str(t) for i in primary for t in context.flags.get(i, ())})
+            if kinds:
+                item["anomalies"] = kinds
+                flagged.append(f"{p} {', '.join(k.lower().replace('_', ' ') for k in kinds)}")
+            inputs.append(item)
+            if counted is None:
+                counted = p
+                values.append((value, p))
+                lineage_records.append({"publishers": group, "counted": p, "value": value})
+    ordered = sorted(values)
+    numbers = [v for v, _ in ordered]
+    value = round(statistics.median(numbers))
+    spread = numbers[-1] - numbers[0]
+    ratio = spread / abs(value) if value else None
+    if len(values) == 1:
+        status = Status.SINGLE_SOURCE
+        summary = f"1 lineage ({values[0][1]}): nothing independent to compare with"
+    else:
+        status = Status.ATTESTED if tolerance.allows(spread, value) else Status.DISPUTED
+        shown = _percent(ratio) if ratio is not None else f"{spread:,}"
+        within = "within" if status is Status.ATTESTED else "beyond"
+        summary = (
+            f"{len(values)} independent lineages; median of {len(values)}; spread {shown} "
+            f"{within} tolerance {tolerance.describe()}"
+        )
+        if status is Status.DISPUTED:
+            summary += (
+                f" (lowest {ordered[0][1]} {ordered[0][0]:,}, highest {ordered[-1][1]} "
+                f"{ordered[-1][0]:,})"
+            )
+    parts = [summary, *rules]
+    if flagged:
+        parts.append("flagged: " + "; ".join(flagged))
+    explanation = "; ".join(parts)
+    content = {
+        "region": region,
+        "metric": metric,
+        "date": day.isoformat(),
+        "value": value,
+        "status": str(status),
+        "spread": spread,
+        "tolerance": tolerance_record,
+        "lineages": lineage_records,
+        "inputs": inputs,
+        "explanation": explanation,
+    }
+    canonical = canonical_json(content)
+    return Figure(
+        region=region,
+        metric=metric,
+        date=day,
+        value=value,
+        status=status,
+        spread=spread,
+        spread_ratio=ratio,
+        lineages=len(values),
+        explanation=explanation,
+        content=content,
+        canonical=canonical,
+        digest=hashlib.sha256(canonical).hexdigest(),
+    )
+
+
+# --- definition changes ----------------------------------------------------------------------
+
+PERSIST_DAYS = 14
+BEFORE_DAYS = 7
+
+
+def reclassify_jumps(
+    panel: Panel,
+    flags: list[Flag],
+    region_links: Mapping[str, Sequence[PairEvidence]],
+    sources: Mapping[str, Source],
+    tolerances: Mapping[str, Tolerance],
+) -> list[Flag]:
+    """Turn a jump (a spike or a cumulative decrease) into ``DEFINITION_CHANGE`` when the
+    publisher agreed with the other lineages before it (median difference within tolerance over
+    the ``BEFORE_DAYS`` before) and stays apart from them after it (beyond tolerance, on the same
+    side as the jump, on every one of the ``PERSIST_DAYS`` from the jump on that can be compared).
+    A backlog that the others report too, on other days, closes the gap again and stays a spike.
+    """
+    by_region: dict[str, list[SeriesKey]] = {}
+    for key in panel.series:
+        by_region.setdefault(key[1], []).append(key)
+    out = []
+    for flag in flags:
+        if flag.type not in (AnomalyType.BACK_DISTRIBUTION_SPIKE, AnomalyType.CUMULATIVE_DECREASE):
+            out.append(flag)
+            continue
+        publisher, region, metric = flag.series
+        cumulative = metric if metric in DAILY_OF else CUMULATIVE_OF.get(metric)
+        if cumulative is None:
+            out.append(flag)
+            continue
+        side = -1 if flag.type is AnomalyType.CUMULATIVE_DECREASE else 1
+        if _persistent_step(
+            panel,
+            by_region.get(region, []),
+            publisher,
+            cumulative,
+            flag.date,
+            side,
+            region_links.get(region, ()),
+            sources,
+            tolerances.get(cumulative, FALLBACK_TOLERANCE),
+        ):
+            out.append(
+                Flag(
+                    flag.series,
+                    flag.date,
+                    flag.observation,
+                    AnomalyType.DEFINITION_CHANGE,
+                    f"{flag.detail}; within tolerance of the other lineages before, "
+                    f"{'above' if side > 0 else 'below'} them on every day of the "
+                    f"{PERSIST_DAYS} after",
+                )
+            )
+        else:
+            out.append(flag)
+    return out
+
+
+def _persistent_step(
+    panel: Panel,
+    keys: Sequence[SeriesKey],
+    publisher: str,
+    metric: str,
+    jump: dt.date,
+    side: int,
+    links: Sequence[PairEvidence],
+    sources: Mapping[str, Source],
+    tolerance: Tolerance,
+) -> bool:
+    region = keys[0][1] if keys else ""
+    mine = panel.series.get((publisher, region, metric))
+    if mine is None or publisher not in sources:
+        return False
+    present = [p for p, _, m in keys if m == metric and p in sources and p != publisher]
+    groups = lineages([*present, publisher], links)
+    others = [g for g in groups if publisher not in g]
+    if not others:
+        return False
+    own_lag = dt.timedelta(days=sources[publisher].lag)
+
+    def others_at(event: dt.date) -> int | None:
+        values = []
+        for group in others:
+            for p in group:
+                v = panel.series[(p, region, metric)].get(event + dt.timedelta(days=sources[p].lag))
+                if v is not None:
+                    values.append(v)
+                    break
+        return int(statistics.median(values)) if values else None
+
+    event = jump - own_lag
+    before, after = [], []
+    for offset in range(-BEFORE_DAYS, PERSIST_DAYS):
+        day = event + dt.timedelta(days=offset)
+        own = mine.get(day + own_lag)
+        theirs = others_at(day)
+        if own is None or theirs is None:
+            continue
+        (before if offset < 0 else after).append((own - theirs, theirs))
+    if len(before) < BEFORE_DAYS // 2 or len(after) < PERSIST_DAYS // 2:
+        return False
+    if not tolerance.allows(abs(int(statistics.median(d for d, _ in before))), before[-1][1]):
+        return False
+    return all(d * side > 0 and not tolerance.allows(abs(d), theirs) for d, theirs in after)
