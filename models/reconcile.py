@@ -62,7 +62,6 @@ class AttestedFigure(SQLModel, table=True):
     __tablename__ = "attested_figure"
     __table_args__ = (
         UniqueConstraint("region", "metric", "date", "version", name="uq_figure_version"),
-        Index("ix_figure_latest", "region", "metric", "date", "latest"),
         Index("ix_figure_status", "status", "latest"),
     )
 

@@ -53,9 +53,6 @@ def upgrade() -> None:
         sa.UniqueConstraint("region", "metric", "date", "version", name="uq_figure_version"),
     )
     with op.batch_alter_table("attested_figure", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_figure_latest", ["region", "metric", "date", "latest"], unique=False
-        )
         batch_op.create_index("ix_figure_status", ["status", "latest"], unique=False)
 
     op.create_table(
@@ -93,7 +90,6 @@ def downgrade() -> None:
     op.drop_table("anomaly")
     with op.batch_alter_table("attested_figure", schema=None) as batch_op:
         batch_op.drop_index("ix_figure_status")
-        batch_op.drop_index("ix_figure_latest")
 
     op.drop_table("attested_figure")
     op.drop_table("reconcile_run")

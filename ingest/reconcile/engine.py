@@ -306,7 +306,7 @@ def compute(
     for key in panel.series:
         if key[1] in wanted and key[0] in sources:
             flags.extend(series_flags(panel, index, key))
-    links_by_region = defaultdict(lambda: analysis.links)
+    links_by_region: dict[str, list[PairEvidence]] = defaultdict(lambda: analysis.links)
     flags = list(
         {
             (f.observation, f.type): f
@@ -389,8 +389,8 @@ async def reconcile(
             touched = await session.execute(
                 select(Observation.region)  # type: ignore[call-overload]
                 .where(
-                    Observation.ledger_index > last.watermark,  # type: ignore[operator]
-                    ~Observation.region.startswith(COUNTY_PREFIX),  # type: ignore[attr-defined]
+                    Observation.ledger_index > last.watermark,
+                    ~Observation.region.startswith(COUNTY_PREFIX),
                 )
                 .distinct()
             )
