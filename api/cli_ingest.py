@@ -39,10 +39,19 @@ def _domain_errors() -> tuple[type[Exception], ...]:
     from ingest.demo import DemoError
     from ingest.documents import DocumentError
     from ingest.publishers import PublisherError
+    from ingest.reconcile.engine import ReconcileError
     from ledger.keys import KeyFileError
     from ledger.leaf import LeafError
 
-    return (PublisherError, DocumentError, FormatError, KeyFileError, DemoError, LeafError)
+    return (
+        PublisherError,
+        DocumentError,
+        FormatError,
+        KeyFileError,
+        DemoError,
+        LeafError,
+        ReconcileError,
+    )
 
 
 def _run(args: argparse.Namespace, body: Any) -> Any:
@@ -357,7 +366,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             note=note,
             progress=bar,
         )
-        return report.as_dict()
+        found = report.as_dict()
+        if not args.no_reconcile and report.status != "unchanged":
+            found["reconciliation"] = await _reconcile_after(runtime)
+        return found
 
     try:
         report = _run(args, body)
@@ -367,7 +379,41 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         _print_json(report)
     else:
         print("\n".join(_summary_lines(report)))
+        if report.get("reconciliation"):
+            print(_reconciled_line(report["reconciliation"]))
     return 0
+
+
+async def _reconcile_after(runtime: Any) -> dict[str, Any] | None:
+    """Re-reconcile what new observations touch, once figures exist (never the first, full run:
+    that is an operator's decision, ``corroborate reconcile``)."""
+    from ingest.reconcile.engine import has_run, reconcile
+
+    async with runtime.sessions() as session:
+        if not await has_run(session):
+            return None
+    report = await reconcile(
+        runtime.sessions, runtime.write_sessions, runtime.log, tolerances=_tolerances(runtime)
+    )
+    return report.as_dict()
+
+
+def _tolerances(runtime: Any) -> dict[str, Any]:
+    """The configured per-metric tolerances (CORROBORATE_RECONCILE_TOLERANCES) as Tolerances."""
+    from ingest.reconcile.figures import Tolerance
+
+    return {
+        metric: Tolerance(setting.relative, setting.absolute)
+        for metric, setting in runtime.settings.reconcile_tolerances.items()
+    }
+
+
+def _reconciled_line(report: dict[str, Any]) -> str:
+    return (
+        f"reconciled ({report['mode']}, run {report['run']}): {report['regions']:,} regions, "
+        f"{report['figures']:,} figures, {report['new_versions']:,} new versions "
+        f"in {report['seconds']:.1f} s"
+    )
 
 
 def cmd_documents_list(args: argparse.Namespace) -> int:
@@ -464,7 +510,9 @@ def cmd_demo_load(args: argparse.Namespace) -> int:
 
     demo_dir = Path(args.samples) if args.samples else DEMO_DIR
 
-    async def body(runtime: Any) -> list[dict[str, Any]]:
+    async def body(runtime: Any) -> dict[str, Any]:
+        from ingest.reconcile.engine import reconcile
+
         reports = await load_demo(
             runtime.write_sessions,
             runtime.log,
@@ -472,11 +520,23 @@ def cmd_demo_load(args: argparse.Namespace) -> int:
             demo_dir=demo_dir,
             on_report=show,
         )
-        return [r.as_dict() for r in reports]
+        found: dict[str, Any] = {"documents": [r.as_dict() for r in reports]}
+        if not args.no_reconcile:
+            # the first load makes the first (full) run; a later one re-reads what changed
+            reconciled = await reconcile(
+                runtime.sessions,
+                runtime.write_sessions,
+                runtime.log,
+                tolerances=_tolerances(runtime),
+            )
+            found["reconciliation"] = reconciled.as_dict()
+        return found
 
-    reports = _run(args, body)
+    result = _run(args, body)
     if args.json:
-        _print_json({"documents": reports})
+        _print_json(result)
+    elif "reconciliation" in result:
+        print(_reconciled_line(result["reconciliation"]))
     return 0
 
 
@@ -576,6 +636,12 @@ def register(commands: Any) -> None:
         "--sign-with", metavar="KEYFILE", help="sign here with the publisher's private key"
     )
     ingest.add_argument("--name", help="the file name as published (default: FILE's name)")
+    ingest.add_argument(
+        "--no-reconcile",
+        action="store_true",
+        help="do not re-reconcile the figures the document touches (they are by default, once "
+        "`corroborate reconcile` has run)",
+    )
     ingest.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     ingest.set_defaults(func=cmd_ingest)
 
@@ -599,5 +665,8 @@ def register(commands: Any) -> None:
     load = demo_cmds.add_parser("load", help="sign samples/demo with demo keys and ingest it")
     _common(load)
     load.add_argument("--samples", metavar="DIR", help="default samples/demo")
+    load.add_argument(
+        "--no-reconcile", action="store_true", help="load the documents only, attest nothing"
+    )
     load.add_argument("--json", action="store_true")
     load.set_defaults(func=cmd_demo_load)

@@ -6,13 +6,21 @@ Nothing below ``api/`` reads ``os.environ``: functions take the values they need
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from pathlib import Path
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _ORIGIN = re.compile(r"^[A-Za-z0-9.\-]+(?::[0-9]+)?(?:/[A-Za-z0-9._\-]+)*$")
 _DRIVERS = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
+
+
+class ToleranceSetting(BaseModel):
+    """How far independent lineages may differ on one metric and still attest a figure."""
+
+    relative: Decimal = Field(ge=0, le=1, description="Share of the figure's value, e.g. 0.02.")
+    absolute: int = Field(ge=0, description="A count always allowed, for small figures.")
 
 
 class SettingsError(ValueError):
@@ -46,6 +54,13 @@ class Settings(BaseSettings):
         default=5, ge=0, le=10_000, description="How long the sequencer waits to fill a batch."
     )
 
+    reconcile_tolerances: dict[str, ToleranceSetting] = Field(
+        default_factory=dict,
+        description="Per-metric tolerances overriding the defaults (ingest/reconcile/figures.py), "
+        'as JSON: {"cases_daily": {"relative": "0.15", "absolute": 20}}. A figure is ATTESTED '
+        "when its lineages' spread is at most max(absolute, relative * value).",
+    )
+
     @field_validator("database_url")
     @classmethod
     def _check_database_url(cls, value: str) -> str:
@@ -66,6 +81,19 @@ class Settings(BaseSettings):
         if value.lower() not in {"debug", "info", "warning", "error"}:
             raise ValueError("expected one of debug, info, warning, error")
         return value.lower()
+
+    @field_validator("reconcile_tolerances")
+    @classmethod
+    def _check_metrics(cls, value: dict[str, ToleranceSetting]) -> dict[str, ToleranceSetting]:
+        from ingest.adapters.base import Metric
+
+        known = {str(m) for m in Metric}
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise ValueError(
+                f"unknown metric {', '.join(unknown)}: expected some of {', '.join(sorted(known))}"
+            )
+        return value
 
     @property
     def is_sqlite(self) -> bool:

@@ -273,6 +273,11 @@ async def _last_run(session: AsyncSession, *, full_only: bool = False) -> Reconc
     return (await session.execute(query)).scalar_one_or_none()
 
 
+async def has_run(session: AsyncSession) -> bool:
+    """Whether the reconciler has run on this database."""
+    return await _last_run(session) is not None
+
+
 async def _max_observation(session: AsyncSession) -> int:
     found = await session.scalar(select(func.max(Observation.ledger_index)))
     return -1 if found is None else int(found)

@@ -313,8 +313,9 @@ def _figure(
     inputs = []
     values: list[tuple[int, str]] = []
     flagged: list[str] = []
-    for number, group in enumerate(groups):
+    for group in groups:
         counted: str | None = None
+        number = len(lineage_records)  # lineages with no value on this day are left out
         for p in group:
             published_day = day + lag[p]
             value = series[p].get(published_day)
