@@ -309,7 +309,7 @@ def _figure(
     tolerance_record: dict[str, Any],
     rules: list[str],
 ) -> Figure:
-    lineage_records = []
+    lineage_records: list[dict[str, Any]] = []
     inputs = []
     values: list[tuple[int, str]] = []
     flagged: list[str] = []
