@@ -509,9 +509,10 @@ def test_demo_load_then_again_changes_nothing(db_url: str, tmp_path: Path) -> No
     documents = manifest()
     slugs = sorted({doc.publisher for doc in documents})
 
-    first = _ok(run_cli("demo", "load", env=env, timeout=300)).stdout.splitlines()
+    *first, reconciled = _ok(run_cli("demo", "load", env=env, timeout=300)).stdout.splitlines()
     assert len(first) == len(documents)
     assert all(line.startswith("ingested: ") for line in first), first
+    assert reconciled.startswith("reconciled (full, run 1): "), reconciled
     for line, doc in zip(first, documents, strict=True):
         assert line.startswith(f"ingested: {doc.publisher} ")
     size = _ledger_size(env)
@@ -537,6 +538,9 @@ def test_demo_load_then_again_changes_nothing(db_url: str, tmp_path: Path) -> No
     assert len(again["documents"]) == len(documents)
     assert {report["status"] for report in again["documents"]} == {"unchanged"}
     assert all(report["ledger"]["leaves"] == 0 for report in again["documents"])
+    # nothing new to reconcile: an incremental run that reads no region and writes nothing
+    assert again["reconciliation"]["mode"] == "incremental"
+    assert again["reconciliation"]["regions"] == again["reconciliation"]["new_versions"] == 0
     assert _ledger_size(env) == size
     assert _documents(env) == stored
 
