@@ -73,6 +73,19 @@ def test_reconcile_show_disputed_and_incremental_after_ingest(db_url: str, tmp_p
     assert who["date"] == "2020-06-02"  # WHO's report of the next day covers the 1st
     assert "who dates shifted −1 day" in figure["explanation"]
     assert "it-dpc and jhu-csse counted once (copies)" in figure["explanation"]
+    # the figure's proof, and the proofs of the observations it names, verify offline
+    vkey = tmp_path / "log.vkey"
+    vkey.write_text(_ok(run_cli("ledger", "vkey", env=env)).stdout, encoding="utf-8")
+    for index in [figure["ledger_index"], *dpc["observations"], *who["observations"]]:
+        leaf, proof = tmp_path / f"{index}.leaf", tmp_path / f"{index}.proof"
+        leaf_bytes = _ok(run_cli("ledger", "leaf", str(index), env=env)).stdout
+        leaf.write_bytes(leaf_bytes.encode("utf-8"))
+        proof.write_text(
+            _ok(run_cli("ledger", "proof", str(index), env=env)).stdout, encoding="utf-8"
+        )
+        _ok(run_cli("verify", str(proof), "--leaf", str(leaf), "--vkey", str(vkey), env=env))
+        kind = "attestation" if index == figure["ledger_index"] else "observation"
+        assert leaf_bytes.startswith(f"corroborate/{kind}/v1\n")
     shown = _ok(run_cli("figures", "show", "ITA", "cases_cumulative", "2020-06-01", env=env))
     assert shown.stdout.startswith(f"ITA cases_cumulative 2020-06-01: {figure['value']:,} ATTESTED")
     assert "  it-dpc: " in shown.stdout and "counted" in shown.stdout
