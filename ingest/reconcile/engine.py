@@ -311,11 +311,10 @@ def compute(
     for key in panel.series:
         if key[1] in wanted and key[0] in sources:
             flags.extend(series_flags(panel, index, key))
-    links_by_region: dict[str, list[PairEvidence]] = defaultdict(lambda: analysis.links)
     flags = list(
         {
             (f.observation, f.type): f
-            for f in reclassify_jumps(panel, flags, links_by_region, sources, tolerances)
+            for f in reclassify_jumps(panel, flags, analysis.links, sources, tolerances)
         }.values()
     )
     keys_by_region: dict[str, list[SeriesKey]] = defaultdict(list)

@@ -68,9 +68,13 @@ class Tolerance:
         return {"absolute": self.absolute, "relative": str(self.relative)}
 
 
+# Cumulative counts are compared closely: 2% covers days reported late by one publisher, and a
+# slack of 1 a single case or death dated differently; a larger absolute floor hid real errors
+# in small counts (JHU's errata: 2 -> 4 deaths), see docs/reconciliation.md. Daily counts move
+# with each publisher's cut-off time, so they get a wider band and a floor.
 DEFAULT_TOLERANCES: dict[str, Tolerance] = {
-    "cases_cumulative": Tolerance(Decimal("0.02"), 10),
-    "deaths_cumulative": Tolerance(Decimal("0.02"), 5),
+    "cases_cumulative": Tolerance(Decimal("0.02"), 1),
+    "deaths_cumulative": Tolerance(Decimal("0.02"), 1),
     "cases_daily": Tolerance(Decimal("0.10"), 20),
     "deaths_daily": Tolerance(Decimal("0.10"), 5),
 }
@@ -404,7 +408,7 @@ BEFORE_DAYS = 7
 def reclassify_jumps(
     panel: Panel,
     flags: list[Flag],
-    region_links: Mapping[str, Sequence[PairEvidence]],
+    links: Sequence[PairEvidence],
     sources: Mapping[str, Source],
     tolerances: Mapping[str, Tolerance],
 ) -> list[Flag]:
@@ -435,7 +439,7 @@ def reclassify_jumps(
             cumulative,
             flag.date,
             side,
-            region_links.get(region, ()),
+            links,
             sources,
             tolerances.get(cumulative, FALLBACK_TOLERANCE),
         ):
