@@ -401,7 +401,9 @@ async def reconcile(
             scope_regions = _with_parts(r for (r,) in touched)
             panel, index = await load_observations(session, scope_regions)
             analysis_run = last_full
-    report = ReconcileReport(mode=mode, scope=scope, watermark=watermark)
+    # a filtered run covers part of what is new: the watermark stays where the last run left it
+    kept = last.watermark if last is not None else -1
+    report = ReconcileReport(mode=mode, scope=scope, watermark=kept if filtered else watermark)
 
     def work() -> tuple[Analysis, Computed, list[str]]:
         compose(panel)
@@ -434,10 +436,9 @@ async def reconcile(
         computed,
         analysis if analysis_run is None else None,
         last_id=last.id if last else None,
-        advance=not filtered,
-        previous_watermark=last.watermark if last else -1,
         publisher_ids=publisher_ids,
         started_at=started_at,
+        now=now,
     )
     report.seconds = time.perf_counter() - started
     return report
@@ -477,10 +478,9 @@ async def _write(
     analysis: Analysis | None,
     *,
     last_id: int | None,
-    advance: bool,
-    previous_watermark: int,
     publisher_ids: Mapping[str, int],
     started_at: dt.datetime,
+    now: dt.datetime | None,
 ) -> None:
     figures = computed.figures
     table = AttestedFigure.__table__  # type: ignore[attr-defined]
@@ -497,7 +497,7 @@ async def _write(
             scope=report.scope,
             started_at=started_at,
             finished_at=started_at,
-            watermark=report.watermark if advance else previous_watermark,
+            watermark=report.watermark,
             analysis=analysis.record() if analysis else {"from_run": report.analysis_from_run},
             summary={},
         )
@@ -516,7 +516,7 @@ async def _write(
         report.unchanged = len(figures) - len(changed)
         native = driver_date(session)
         to_db = table.c.created_at.type.bind_processor((await session.connection()).dialect)
-        created = dt.datetime.now(dt.UTC)
+        created = now or dt.datetime.now(dt.UTC)
         created_value = to_db(created) if to_db else created
         for start in range(0, len(changed), CHUNK):
             chunk = changed[start : start + CHUNK]
@@ -561,7 +561,7 @@ async def _write(
         await _replace_flags(session, computed, publisher_ids, run.id or 0, native)
         if not changed:
             report.log_size = await log.size(session)
-        run.finished_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        run.finished_at = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
         run.summary = report.as_dict() | {"finished": iso_utc(run.finished_at)}
         await session.flush()
 
