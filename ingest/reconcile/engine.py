@@ -215,9 +215,13 @@ async def load_sources(session: AsyncSession) -> tuple[dict[str, Source], dict[s
 
 
 async def load_observations(
-    session: AsyncSession, regions: Iterable[str] | None
+    session: AsyncSession, regions: Iterable[str] | None, publisher_ids: Iterable[int] = ()
 ) -> tuple[Panel, dict[SeriesKey, dict[dt.date, int]]]:
-    """The latest observation of every series outside the counties (of ``regions`` if given)."""
+    """The latest observation of every series outside the counties (of ``regions`` if given).
+
+    With ``regions``, naming every publisher (``publisher_ids``) lets the database read the
+    observation index (publisher, region, metric, date, version) instead of the whole table.
+    """
     obs = Observation.__table__  # type: ignore[attr-defined]
     pub = Publisher.__table__  # type: ignore[attr-defined]
     query = (
@@ -233,6 +237,8 @@ async def load_observations(
         return panel, index
     for batch in batches:
         q = query if batch is None else query.where(obs.c.region.in_(batch))
+        if batch is not None and publisher_ids:
+            q = q.where(obs.c.publisher_id.in_(sorted(publisher_ids)))
         result = await session.stream(q.execution_options(yield_per=50_000))
         async for rows in result.partitions():
             for ledger_index, slug, region, metric, day, value in rows:
@@ -385,7 +391,7 @@ async def reconcile(
             analysis_run = None
         elif filtered:
             mode = "scoped"
-            panel, index = await load_observations(session, scope_regions)
+            panel, index = await load_observations(session, scope_regions, publisher_ids.values())
             analysis_run = last_full
         else:
             mode = "incremental"
@@ -399,7 +405,7 @@ async def reconcile(
                 .distinct()
             )
             scope_regions = _with_parts(r for (r,) in touched)
-            panel, index = await load_observations(session, scope_regions)
+            panel, index = await load_observations(session, scope_regions, publisher_ids.values())
             analysis_run = last_full
     # a filtered run covers part of what is new: the watermark stays where the last run left it
     kept = last.watermark if last is not None else -1

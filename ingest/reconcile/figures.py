@@ -259,6 +259,31 @@ def attest(
         )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class _Rules:
+    """The alignment rules of one region and metric; each figure names those of the publishers
+    that gave it a value."""
+
+    shifted: list[tuple[int, list[str]]]  # lag -> publishers read through it
+    fits: list[tuple[str, str]]  # publisher -> "fits best shifted ... here"
+    copies: list[list[str]]  # lineages of more than one publisher
+    derived: list[tuple[str, str]]  # publisher -> how its series was derived
+
+    def explain(self, contributing: set[str]) -> list[str]:
+        rules = []
+        for lag, names in self.shifted:
+            here = [p for p in names if p in contributing]
+            if here:
+                rules.append(f"{', '.join(here)} dates shifted {_shift(lag)}")
+        rules += [text for p, text in self.fits if p in contributing]
+        for group in self.copies:
+            here = [p for p in group if p in contributing]
+            if len(here) > 1:
+                rules.append(f"{' and '.join(here)} counted once (copies)")
+        rules += [f"{p} {text}" for p, text in self.derived if p in contributing]
+        return rules
+
+
 def _rules(
     panel: Panel,
     region: str,
@@ -266,15 +291,12 @@ def _rules(
     present: list[str],
     groups: list[list[str]],
     context: RegionContext,
-) -> list[str]:
-    """The alignment rules that hold for every figure of this region and metric."""
-    rules = []
+) -> _Rules:
     shifted: dict[int, list[str]] = {}
     for p in present:
         if context.sources[p].lag:
             shifted.setdefault(context.sources[p].lag, []).append(p)
-    for lag, names in sorted(shifted.items()):
-        rules.append(f"{', '.join(names)} dates shifted {_shift(lag)}")
+    fits = []
     for p in present:
         fit = context.fits.get(p)
         if (
@@ -284,19 +306,24 @@ def _rules(
             and fit.declared_error is not None
             and fit.best_error < 0.9 * fit.declared_error
         ):
-            rules.append(
-                f"{p} fits best shifted {_shift(fit.best)} here "
-                f"({_percent(fit.best_error or 0)} against {_percent(fit.declared_error or 0)} "
-                "as declared)"
+            fits.append(
+                (
+                    p,
+                    f"{p} fits best shifted {_shift(fit.best)} here "
+                    f"({_percent(fit.best_error)} against {_percent(fit.declared_error)} "
+                    "as declared)",
+                )
             )
-    for group in groups:
-        if len(group) > 1:
-            rules.append(f"{' and '.join(sorted(group))} counted once (copies)")
-    for p in present:
-        key = (p, region, metric)
-        if not panel.published(key):
-            rules.append(f"{p} {panel.derived[key]}")
-    return rules
+    return _Rules(
+        shifted=sorted(shifted.items()),
+        fits=fits,
+        copies=[sorted(group) for group in groups if len(group) > 1],
+        derived=[
+            (p, panel.derived[(p, region, metric)])
+            for p in present
+            if not panel.published((p, region, metric))
+        ],
+    )
 
 
 def _figure(
@@ -311,7 +338,7 @@ def _figure(
     context: RegionContext,
     tolerance: Tolerance,
     tolerance_record: dict[str, Any],
-    rules: list[str],
+    rules: _Rules,
 ) -> Figure:
     lineage_records: list[dict[str, Any]] = []
     inputs = []
@@ -366,7 +393,7 @@ def _figure(
                 f" (lowest {ordered[0][1]} {ordered[0][0]:,}, highest {ordered[-1][1]} "
                 f"{ordered[-1][0]:,})"
             )
-    parts = [summary, *rules]
+    parts = [summary, *rules.explain({item["publisher"] for item in inputs})]
     if flagged:
         parts.append("flagged: " + "; ".join(flagged))
     explanation = "; ".join(parts)
