@@ -229,12 +229,12 @@ async def load_observations(
         .join(pub, pub.c.id == obs.c.publisher_id)
         .where(obs.c.latest.is_(True), ~obs.c.region.startswith(COUNTY_PREFIX))
     )
-    wanted = sorted(set(regions)) if regions is not None else None
     panel = Panel()
     index: dict[SeriesKey, dict[dt.date, int]] = {}
-    batches = [wanted[i : i + 500] for i in range(0, len(wanted), 500)] if wanted else [None]
-    if wanted == []:
-        return panel, index
+    batches: list[list[str] | None] = [None]  # everything at once
+    if regions is not None:
+        wanted = sorted(set(regions))
+        batches = [wanted[i : i + 500] for i in range(0, len(wanted), 500)]
     for batch in batches:
         q = query if batch is None else query.where(obs.c.region.in_(batch))
         if batch is not None and publisher_ids:

@@ -21,6 +21,7 @@ and a short explanation naming every rule applied.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import statistics
@@ -58,11 +59,20 @@ class Tolerance:
     relative: Decimal
     absolute: int
 
-    def allows(self, spread: int, value: int) -> bool:
-        return spread <= max(self.absolute, float(self.relative) * abs(value))
+    @functools.cached_property
+    def _ratio(self) -> float:
+        return float(self.relative)
+
+    @functools.cached_property
+    def _text(self) -> str:
+        return f"{_percent(self._ratio)} or {self.absolute:,}"
 
     def describe(self) -> str:
-        return f"{_percent(float(self.relative))} or {self.absolute:,}"
+        """How the tolerance reads in an explanation: "2% or 1" (made once per tolerance)."""
+        return self._text
+
+    def allows(self, spread: int, value: int) -> bool:
+        return spread <= max(self.absolute, self._ratio * abs(value))
 
     def record(self) -> dict[str, Any]:
         return {"absolute": self.absolute, "relative": str(self.relative)}
@@ -461,6 +471,7 @@ def reclassify_jumps(
         side = -1 if flag.type is AnomalyType.CUMULATIVE_DECREASE else 1
         if _persistent_step(
             panel,
+            region,
             by_region.get(region, []),
             publisher,
             cumulative,
@@ -488,6 +499,7 @@ def reclassify_jumps(
 
 def _persistent_step(
     panel: Panel,
+    region: str,
     keys: Sequence[SeriesKey],
     publisher: str,
     metric: str,
@@ -497,7 +509,6 @@ def _persistent_step(
     sources: Mapping[str, Source],
     tolerance: Tolerance,
 ) -> bool:
-    region = keys[0][1] if keys else ""
     mine = panel.series.get((publisher, region, metric))
     if mine is None or publisher not in sources:
         return False
