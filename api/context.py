@@ -1,8 +1,10 @@
-"""The per-request GraphQL context."""
+"""The per-request GraphQL context: the runtime, the caller, its budget and the DataLoaders."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -10,9 +12,33 @@ from starlette.websockets import WebSocket
 
 from api.runtime import Runtime
 
+T = TypeVar("T")
+
+
+@dataclass
+class Charge:
+    """What the cost analysis decided for this request (see api/limits.py)."""
+
+    cost: int = 0
+    limit: int = 0
+    remaining: int = 0
+    reset_at: float = 0.0
+
 
 @dataclass
 class Context:
     runtime: Runtime
     request: Request | WebSocket
     response: Response | None
+    #: who is asking, for budgets: ``token:<subject>`` or ``ip:<address>``
+    client: str = "ip:unknown"
+    authenticated: bool = False
+    charge: Charge = field(default_factory=Charge)
+    _loaders: dict[Any, Any] = field(default_factory=dict)
+
+    def loader(self, key: Any, factory: Callable[[Context], T]) -> T:
+        """The request's one instance of a DataLoader (made on first use, shared after)."""
+        found = self._loaders.get(key)
+        if found is None:
+            found = self._loaders[key] = factory(self)
+        return found

@@ -1,19 +1,125 @@
-"""The GraphQL schema: composes the root fields of each domain package, nothing more."""
+"""The GraphQL schema: composes the root fields of each domain package, plus ``node``/``nodes``
+and ``rateLimit``; the limits and error handling are configured in ``api/limits.py``."""
 
 from __future__ import annotations
 
-import strawberry
+import datetime as dt
+import inspect
+from collections import defaultdict
+from typing import Any
 
+import strawberry
+from strawberry import relay
+from strawberry.types import Info
+from strawberry.types.base import StrawberryObjectDefinition
+
+from api.context import Context
+from api.errors import ApiError, ErrorCode
+from api.figures.schema import FiguresQuery
 from api.ledger.schema import LedgerQuery
+from api.limits import Budgets, Limits, extensions
+from api.relay import MAX_PAGE
+from api.sources.schema import SourcesQuery
+
+
+@strawberry.type(
+    description="The caller's budget: every query has a cost computed before it runs (see "
+    "`extensions.cost`); a client may spend `limit` points per window."
+)
+class RateLimit:
+    limit: int = strawberry.field(description="Points a client may spend per window.")
+    cost: int = strawberry.field(description="What this query cost.")
+    remaining: int = strawberry.field(description="Points left in the window after this query.")
+    reset_at: dt.datetime = strawberry.field(description="When the window's points come back.")
+
+
+def _decode(raw: str) -> relay.GlobalID:
+    try:
+        return relay.GlobalID.from_id(raw)
+    except relay.GlobalIDValueError:
+        raise ApiError(
+            f"expected an opaque global ID from this API, got {raw[:80]!r}",
+            ErrorCode.BAD_USER_INPUT,
+        ) from None
+
+
+def _node_type(info: Info[Context, None], global_id: relay.GlobalID) -> type[relay.Node]:
+    definition = info.schema.get_type_by_name(global_id.type_name)
+    origin = definition.origin if isinstance(definition, StrawberryObjectDefinition) else None
+    if origin is None or not (isinstance(origin, type) and issubclass(origin, relay.Node)):
+        raise ApiError(
+            f"no node type {global_id.type_name!r}: the ID was not made by this API",
+            ErrorCode.NOT_FOUND,
+        )
+    return origin
+
+
+async def resolve_many(
+    info: Info[Context, None], raw_ids: list[strawberry.ID]
+) -> list[relay.Node | None]:
+    """Nodes for global IDs, one batched lookup per node type, in the order asked."""
+    ids = [_decode(str(raw)) for raw in raw_ids]
+    by_type: dict[type[relay.Node], list[int]] = defaultdict(list)
+    for position, global_id in enumerate(ids):
+        by_type[_node_type(info, global_id)].append(position)
+    found: list[relay.Node | None] = [None] * len(ids)
+    for node_type, positions in by_type.items():
+        resolved = node_type.resolve_nodes(
+            info=info, node_ids=[ids[p].node_id for p in positions], required=False
+        )
+        if inspect.isawaitable(resolved):
+            resolved = await resolved
+        for position, node in zip(positions, resolved, strict=True):
+            found[position] = node
+    return found
 
 
 @strawberry.type(description="Public, read-only entry points.")
-class Query(LedgerQuery):
+class Query(LedgerQuery, SourcesQuery, FiguresQuery):
     @strawberry.field(description="The API's version.")
     def version(self) -> str:
         from importlib.metadata import version
 
         return version("corroborate")
 
+    @strawberry.field(description="Any object by its global ID (NOT_FOUND when there is none).")
+    async def node(self, info: Info[Context, None], id: strawberry.ID) -> relay.Node:
+        (found,) = await resolve_many(info, [id])
+        if found is None:
+            raise ApiError(f"no node with the global ID {str(id)[:80]!r}", ErrorCode.NOT_FOUND)
+        return found
 
-schema = strawberry.Schema(query=Query)
+    @strawberry.field(
+        description=f"Objects by their global IDs (at most {MAX_PAGE}), null where there is none."
+    )
+    async def nodes(
+        self, info: Info[Context, None], ids: list[strawberry.ID]
+    ) -> list[relay.Node | None]:
+        if len(ids) > MAX_PAGE:
+            raise ApiError(
+                f"expected at most {MAX_PAGE} ids, got {len(ids)}", ErrorCode.BAD_USER_INPUT
+            )
+        return await resolve_many(info, ids)
+
+    @strawberry.field(description="The caller's cost budget, after this query.")
+    def rate_limit(self, info: Info[Context, None]) -> RateLimit:
+        charge = info.context.charge
+        return RateLimit(
+            limit=charge.limit,
+            cost=charge.cost,
+            remaining=charge.remaining,
+            reset_at=dt.datetime.fromtimestamp(charge.reset_at, dt.UTC),
+        )
+
+
+class CorroborateSchema(strawberry.Schema):
+    def process_errors(self, errors: list[Any], execution_context: Any = None) -> None:
+        """Nothing here: api.errors.ErrorCodes logs the unexpected ones, with the request id."""
+
+
+def create_schema(limits: Limits, budgets: Budgets) -> strawberry.Schema:
+    return CorroborateSchema(query=Query, extensions=extensions(limits, budgets))
+
+
+#: The schema with default limits: what ``schema.graphql`` is exported from.
+schema = create_schema(Limits(), Budgets(Limits().window_s))

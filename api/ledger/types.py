@@ -1,13 +1,24 @@
-"""GraphQL types of the ledger."""
+"""GraphQL types of the ledger: checkpoints, entries and proofs."""
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterable
 from datetime import datetime
 
 import strawberry
+from strawberry import relay
+from strawberry.types import Info
 
+from api.context import Context
+from api.errors import ApiError, ErrorCode
+from api.ledger import dataloaders
+from ledger.bundle import ProofBundle
 from ledger.store import StoredCheckpoint
+
+
+def b64(value: bytes) -> str:
+    return base64.b64encode(value).decode()
 
 
 @strawberry.type(description="A checkpoint the log signed: a C2SP tlog-checkpoint signed note.")
@@ -18,24 +29,109 @@ class Checkpoint:
     note: str = strawberry.field(
         description="The signed note with the witnesses' cosignature lines, exactly as served."
     )
-    cosignature_count: int = strawberry.field(description="How many witnesses cosigned it.")
+    cosignatures: list[str] = strawberry.field(
+        description="The witnesses' cosignature lines (C2SP tlog-cosignature), as stored."
+    )
+
+    @strawberry.field(description="How many witnesses cosigned it.")
+    def cosignature_count(self) -> int:
+        return len(self.cosignatures)
 
     @classmethod
     def from_stored(cls, stored: StoredCheckpoint) -> Checkpoint:
         return cls(
             size=stored.size,
-            root_hash=base64.b64encode(stored.root_hash).decode(),
+            root_hash=b64(stored.root_hash),
             signed_at=stored.signed_at,
             note=stored.note_with_cosignatures.decode(),
-            cosignature_count=len(stored.cosignature_lines),
+            cosignatures=list(stored.cosignature_lines),
         )
 
 
-@strawberry.type(description="The public transparency log every record is appended to.")
-class Ledger:
-    origin: str = strawberry.field(description="The log's origin line (C2SP tlog-checkpoint).")
-    vkey: str = strawberry.field(
-        description="The log's verifier key in C2SP signed-note form (name+keyid+key)."
+@strawberry.type(
+    description="Proof that a leaf is in the log: the RFC 9162 inclusion path under a signed "
+    "checkpoint. `tlogProof` is the same proof as a c2sp.org/tlog-proof@v1 file: save it and run "
+    "`corroborate verify FILE --vkey …` offline."
+)
+class InclusionProof:
+    leaf_index: int = strawberry.field(description="The leaf's index in the log.")
+    tree_size: int = strawberry.field(description="The size of the tree the path leads to.")
+    hashes: list[str] = strawberry.field(
+        description="The inclusion path, base64, the leaf's sibling first."
     )
-    size: int = strawberry.field(description="Number of leaves in the latest checkpoint.")
-    checkpoint: Checkpoint = strawberry.field(description="The latest signed checkpoint.")
+    checkpoint_note: str = strawberry.field(
+        description="The signed checkpoint at `treeSize`, with cosignatures, verbatim."
+    )
+    tlog_proof: str = strawberry.field(description="The whole proof in tlog-proof@v1 text.")
+
+    @classmethod
+    def from_bundle(cls, bundle: ProofBundle) -> InclusionProof:
+        return cls(
+            leaf_index=bundle.index,
+            tree_size=bundle.checkpoint.size,
+            hashes=[b64(h) for h in bundle.proof],
+            checkpoint_note=bundle.checkpoint_note.decode(),
+            tlog_proof=bundle.to_text().decode(),
+        )
+
+
+@strawberry.type(
+    description="Proof that the tree of `toSize` leaves extends the tree of `fromSize` (RFC 9162 "
+    "§2.1.4): what an auditor checks between two checkpoints it saw."
+)
+class ConsistencyProof:
+    from_size: int = strawberry.field(description="The older tree's size.")
+    to_size: int = strawberry.field(description="The newer tree's size.")
+    from_root_hash: str = strawberry.field(description="The older tree's root, base64.")
+    to_root_hash: str = strawberry.field(description="The newer tree's root, base64.")
+    hashes: list[str] = strawberry.field(description="The consistency path, base64.")
+
+
+@strawberry.type(
+    description="One leaf of the transparency log: a publisher's document, an observation, an "
+    "attested figure, a key event… Its body is `corroborate/<kind>/v1` and RFC 8785 JSON."
+)
+class LedgerEntry(relay.Node):
+    index: int = strawberry.field(description="The leaf's index in the log.")
+    kind: str = strawberry.field(description="What the leaf records (document, observation, …).")
+    body: str = strawberry.field(description="The leaf's bytes as UTF-8 text.")
+    leaf_hash: str = strawberry.field(description="RFC 9162 leaf hash, base64.")
+
+    @strawberry.field(
+        description="Proof that this leaf is in the log, under the latest checkpoint."
+    )
+    async def proof(self, info: Info[Context, None]) -> InclusionProof:
+        bundle = await dataloaders.inclusion_proofs(info.context).load(self.index)
+        return InclusionProof.from_bundle(bundle)
+
+    @classmethod
+    def resolve_id(cls, root: LedgerEntry, *, info: Info[Context, None]) -> str:
+        return str(root.index)
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls,
+        *,
+        info: Info[Context, None],
+        node_ids: Iterable[str],
+        required: bool = False,
+    ) -> list[LedgerEntry | None]:
+        indices = []
+        for node_id in node_ids:
+            try:
+                indices.append(int(node_id))
+            except ValueError:
+                raise ApiError(
+                    f"expected a LedgerEntry id, got key {node_id!r}", ErrorCode.BAD_USER_INPUT
+                ) from None
+        found = await dataloaders.entries(info.context).load_many(indices)
+        return [
+            None if row is None else LedgerEntry.of(index, *row)
+            for index, row in zip(indices, found, strict=True)
+        ]
+
+    @classmethod
+    def of(cls, index: int, kind: str, body: bytes, leaf_hash: bytes) -> LedgerEntry:
+        return cls(
+            index=index, kind=kind, body=body.decode("utf-8", "replace"), leaf_hash=b64(leaf_hash)
+        )

@@ -1,0 +1,1 @@
+"""The figures domain of the GraphQL API: types, root fields, loaders and filters."""

@@ -1,0 +1,315 @@
+"""Limits checked before a query runs: depth, tokens, aliases, and a static cost analysis with a
+per-client budget. docs/api.md explains the cost rules to app builders.
+
+Cost, in the spirit of Shopify's and GitHub's: a field returning an object costs 1, a scalar 0;
+a connection costs its selection once per row it may return (``first``/``last``), a plain list
+its selection times its declared size (``strawberry.field(metadata={"list_size": N})``, 10 when
+undeclared), and a field may declare its own weight (``metadata={"cost": N}``). A query over
+``max_query_cost`` is refused before it runs (COST_LIMIT_EXCEEDED). Each client — the token's
+subject, or the IP address when anonymous — may spend ``budget`` points per ``window_s``; past
+that, RATE_LIMITED until the window resets. Budgets are kept per API process (decision 0008).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLInterfaceType,
+    GraphQLList,
+    GraphQLNamedType,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    IntValueNode,
+    ListValueNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    VariableNode,
+    get_named_type,
+    is_composite_type,
+)
+from graphql.utilities import get_operation_ast
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+
+from api.errors import ApiError, ErrorCode, ErrorCodes
+from api.relay import MAX_PAGE
+
+DEFAULT_LIST_SIZE = 10
+PAGE_ARGUMENTS = ("first", "last")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one request may ask for; ``Settings`` overrides each (CORROBORATE_API_*)."""
+
+    max_depth: int = 12
+    max_tokens: int = 3000
+    max_aliases: int = 30
+    max_operations: int = 5  # in one batched request
+    max_body_bytes: int = 100_000
+    timeout_s: float = 10.0
+    max_query_cost: int = 5_000
+    budget_anonymous: int = 20_000
+    budget_authenticated: int = 100_000
+    window_s: int = 60
+    cache_size: int = 1024  # parsed and validated documents kept
+    public_max_age_s: int = 30
+
+
+# -- the static cost -----------------------------------------------------------------------------
+
+
+def _unwrap(kind: GraphQLOutputType) -> tuple[GraphQLOutputType, bool]:
+    if isinstance(kind, GraphQLNonNull):
+        kind = kind.of_type
+    return kind, isinstance(kind, GraphQLList)
+
+
+class _Coster:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: dict[str, FragmentDefinitionNode],
+        variables: dict[str, Any],
+    ) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self.variables = variables
+
+    def _value(self, node: Any) -> Any:
+        if isinstance(node, VariableNode):
+            return self.variables.get(node.name.value)
+        if isinstance(node, IntValueNode):
+            return int(node.value)
+        if isinstance(node, ListValueNode):
+            return [self._value(v) for v in node.values]
+        return None
+
+    def _page(self, field: FieldNode) -> int | None:
+        """The page size a connection field asks for (MAX_PAGE when it names none)."""
+        names = {arg.name.value: arg.value for arg in field.arguments or ()}
+        if not any(name in names for name in PAGE_ARGUMENTS):
+            return None
+        for name in PAGE_ARGUMENTS:
+            if name in names:
+                value = self._value(names[name])
+                if value is None:
+                    continue
+                if (
+                    isinstance(value, bool)
+                    or not isinstance(value, int)
+                    or not 1 <= value <= MAX_PAGE
+                ):
+                    raise ApiError(
+                        f"expected `{name}` in 1..{MAX_PAGE}, got {value!r}",
+                        ErrorCode.BAD_USER_INPUT,
+                        argument=name,
+                    )
+                return value
+        return MAX_PAGE
+
+    def selection(
+        self, selection_set: SelectionSetNode, parent: GraphQLNamedType, page: int | None = None
+    ) -> int:
+        total = 0
+        for node in selection_set.selections:
+            if isinstance(node, FieldNode):
+                total += self.field(node, parent, page)
+            elif isinstance(node, InlineFragmentNode):
+                scope = parent
+                if node.type_condition is not None:
+                    scope = self.schema.get_type(node.type_condition.name.value) or parent
+                total += self.selection(node.selection_set, scope, page)
+            elif isinstance(node, FragmentSpreadNode):
+                fragment = self.fragments.get(node.name.value)
+                if fragment is not None:  # validation has refused unknown and cyclic ones
+                    scope = self.schema.get_type(fragment.type_condition.name.value) or parent
+                    total += self.selection(fragment.selection_set, scope, page)
+        return total
+
+    def field(self, node: FieldNode, parent: GraphQLNamedType, page: int | None) -> int:
+        name = node.name.value
+        if name.startswith("__") or not isinstance(
+            parent, (GraphQLObjectType, GraphQLInterfaceType)
+        ):
+            return 0
+        definition = parent.fields.get(name)
+        if definition is None:
+            return 0
+        strawberry_field = (definition.extensions or {}).get("strawberry-definition")
+        metadata = getattr(strawberry_field, "metadata", None) or {}
+        named = get_named_type(definition.type)
+        weight = int(metadata.get("cost", 1 if is_composite_type(named) else 0))
+        if node.selection_set is None:
+            return weight
+        own_page = self._page(node)
+        if own_page is not None:  # a connection: its edges and nodes repeat once per row
+            return weight + self.selection(node.selection_set, named, own_page)
+        _, is_list = _unwrap(definition.type)
+        if name == "nodes" and parent.name == self.schema.query_type.name:  # type: ignore[union-attr]
+            ids = {a.name.value: a.value for a in node.arguments or ()}.get("ids")
+            given = self._value(ids) if ids is not None else None
+            times = min(len(given), MAX_PAGE) if isinstance(given, list) else MAX_PAGE
+        elif is_list and page is not None and name in ("edges", "nodes"):
+            times = page
+        elif is_list:
+            times = int(metadata.get("list_size", DEFAULT_LIST_SIZE))
+        else:
+            times = 1
+        return weight + times * self.selection(node.selection_set, named)
+
+
+def query_cost(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: dict[str, Any] | None,
+) -> int:
+    """The cost of the operation to run, from the document alone (nothing is executed)."""
+    operation = get_operation_ast(document, operation_name)
+    if operation is None:
+        return 0
+    root = {
+        "query": schema.query_type,
+        "mutation": schema.mutation_type,
+        "subscription": schema.subscription_type,
+    }[operation.operation.value]
+    if root is None:
+        return 0
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    coster = _Coster(schema, fragments, variables or {})
+    cost = coster.selection(operation.selection_set, root)
+    return max(cost, 1) if isinstance(operation, OperationDefinitionNode) else cost
+
+
+# -- budgets -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Spend:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_at: float
+
+
+class Budgets:
+    """Fixed windows of ``window_s`` per client, in this process; thread-safe, bounded."""
+
+    MAX_CLIENTS = 100_000
+
+    def __init__(self, window_s: int, clock: Callable[[], float] = time.time) -> None:
+        self.window_s = window_s
+        self.clock = clock
+        self._used: dict[str, tuple[float, int]] = {}
+        self._lock = threading.Lock()
+
+    def spend(self, client: str, cost: int, limit: int) -> Spend:
+        now = self.clock()
+        start = math.floor(now / self.window_s) * self.window_s
+        with self._lock:
+            window, used = self._used.get(client, (start, 0))
+            if window != start:
+                used = 0
+            if used + cost > limit:
+                self._used[client] = (start, used)
+                return Spend(False, limit, max(limit - used, 0), start + self.window_s)
+            used += cost
+            if len(self._used) >= self.MAX_CLIENTS:
+                self._used = {k: v for k, v in self._used.items() if v[0] == start}
+            self._used[client] = (start, used)
+            return Spend(True, limit, limit - used, start + self.window_s)
+
+
+class CostAnalysis(SchemaExtension):
+    """Compute the query's cost before execution; refuse it or charge the client's budget."""
+
+    def __init__(self, limits: Limits, budgets: Budgets) -> None:
+        self.limits = limits
+        self.budgets = budgets
+
+    def on_execute(self) -> Iterator[None]:
+        execution = self.execution_context
+        context = execution.context
+        refusal = self._check(execution, context)
+        if refusal is not None:
+            execution.result = ExecutionResult(data=None, errors=[refusal])
+        yield
+
+    def _check(self, execution: Any, context: Any) -> ApiError | None:
+        assert execution.graphql_document is not None
+        try:
+            cost = query_cost(
+                execution.schema._schema,
+                execution.graphql_document,
+                execution.operation_name,
+                execution.variables,
+            )
+        except ApiError as exc:
+            return exc
+        charge = context.charge
+        charge.cost = cost
+        limit = (
+            self.limits.budget_authenticated
+            if context.authenticated
+            else self.limits.budget_anonymous
+        )
+        if cost > self.limits.max_query_cost:
+            charge.limit, charge.remaining = limit, limit
+            return ApiError(
+                f"expected a query costing at most {self.limits.max_query_cost} points, got one "
+                f"costing {cost}: ask for smaller pages or fewer fields",
+                ErrorCode.COST_LIMIT_EXCEEDED,
+                cost=cost,
+                maxCost=self.limits.max_query_cost,
+            )
+        spent = self.budgets.spend(context.client, cost, limit)
+        charge.limit, charge.remaining, charge.reset_at = (
+            spent.limit,
+            spent.remaining,
+            spent.reset_at,
+        )
+        if not spent.allowed:
+            return ApiError(
+                f"rate limit: this query costs {cost} points and {spent.remaining} of {limit} are "
+                f"left until {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(spent.reset_at))}",
+                ErrorCode.RATE_LIMITED,
+                cost=cost,
+                resetAt=spent.reset_at,
+            )
+        return None
+
+
+def extensions(limits: Limits, budgets: Budgets) -> list[Callable[[], SchemaExtension]]:
+    """The schema's extensions as factories: each request gets fresh instances."""
+    return [
+        lambda: ErrorCodes(),
+        lambda: ParserCache(maxsize=limits.cache_size),
+        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
+        lambda: ValidationCache(maxsize=limits.cache_size),
+        lambda: QueryDepthLimiter(max_depth=limits.max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+        lambda: CostAnalysis(limits, budgets),
+    ]

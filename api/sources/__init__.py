@@ -1,0 +1,1 @@
+"""The sources domain of the GraphQL API: types, root fields, loaders and filters."""
