@@ -18,11 +18,14 @@ from strawberry.asgi import GraphQL
 from api import migrations
 from api.context import Context
 from api.ledger.routes import routes as ledger_routes
+from api.limits import Budgets, limits_from
 from api.logs import configure_logging
 from api.middleware import RequestContextMiddleware, RequestMetrics
+from api.persisted import PersistedQueries
 from api.runtime import Runtime, StartupError, check_database, open_runtime
-from api.schema import schema
+from api.schema import create_schema
 from api.settings import Settings
+from api.view import GraphQLHTTP
 
 
 class CorroborateGraphQL(GraphQL[Context, None]):
@@ -76,14 +79,17 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
                 await current.close()
 
     registry = CollectorRegistry()
+    limits = limits_from(settings if settings is not None else runtime.settings)  # type: ignore[union-attr]
+    schema = create_schema(limits, Budgets(limits.window_s))
     graphql = CorroborateGraphQL(schema, graphql_ide="graphiql")
+    http = GraphQLHTTP(schema, limits, PersistedQueries())
     app = Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
             *ledger_routes,
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", http.handle, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
         ],
         middleware=[Middleware(RequestContextMiddleware, metrics=RequestMetrics(registry))],

@@ -76,6 +76,19 @@ class Limits:
     public_max_age_s: int = 30
 
 
+def limits_from(settings: Any) -> Limits:
+    """The limits a deployment configured (``api.settings.Settings``)."""
+    return Limits(
+        max_query_cost=settings.api_max_query_cost,
+        budget_anonymous=settings.api_budget_anonymous,
+        budget_authenticated=settings.api_budget_authenticated,
+        window_s=settings.api_budget_window_s,
+        timeout_s=settings.api_timeout_s,
+        max_body_bytes=settings.api_max_body_bytes,
+        public_max_age_s=settings.api_public_max_age_s,
+    )
+
+
 # -- the static cost -----------------------------------------------------------------------------
 
 

@@ -54,6 +54,30 @@ class Settings(BaseSettings):
         default=5, ge=0, le=10_000, description="How long the sequencer waits to fill a batch."
     )
 
+    api_max_query_cost: int = Field(
+        default=5_000, ge=1, description="Most points one GraphQL query may cost (docs/api.md)."
+    )
+    api_budget_anonymous: int = Field(
+        default=20_000,
+        ge=1,
+        description="Points an anonymous client (per IP) may spend per window.",
+    )
+    api_budget_authenticated: int = Field(
+        default=100_000, ge=1, description="Points a signed-in client may spend per window."
+    )
+    api_budget_window_s: int = Field(
+        default=60, ge=1, le=86_400, description="Length of a budget window, in seconds."
+    )
+    api_timeout_s: float = Field(
+        default=10.0, gt=0, le=300, description="Longest a GraphQL operation may execute."
+    )
+    api_max_body_bytes: int = Field(
+        default=100_000, ge=1_000, description="Largest GraphQL request body accepted."
+    )
+    api_public_max_age_s: int = Field(
+        default=30, ge=0, description="max-age of anonymous GET responses (Cache-Control: public)."
+    )
+
     reconcile_tolerances: dict[str, ToleranceSetting] = Field(
         default_factory=dict,
         description="Per-metric tolerances overriding the defaults (ingest/reconcile/figures.py), "

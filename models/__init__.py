@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+from models.api import PersistedQuery
 from models.db import create_engine, is_sqlite, session_factory, writer
 from models.ingest import Document, Observation, Publisher, PublisherKey
 from models.ledger import (
@@ -25,6 +26,7 @@ __all__ = [
     "LedgerState",
     "LedgerTile",
     "Observation",
+    "PersistedQuery",
     "Publisher",
     "PublisherKey",
     "ReconcileRun",

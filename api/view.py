@@ -1,0 +1,451 @@
+"""GraphQL over HTTP (the GraphQL-over-HTTP specification), as one Starlette endpoint.
+
+strawberry's view answers request errors with 200 and knows no persisted queries, body cap or
+cost headers, so the HTTP side is ours and execution is strawberry's (``Schema.execute``, with
+the limits of ``api/limits.py`` as schema extensions):
+
+* POST (``application/json`` body) and GET (query parameters; queries only — a mutation over
+  GET is 405). A batch (a JSON array) may hold up to ``max_operations`` operations.
+* The response is ``application/graphql-response+json`` when the client accepts it, and then a
+  request error — bad JSON, no query, a parse or validation error, a bad variable, a refused
+  cost — is a 4xx with no ``data``; ``application/json`` (older clients, ``*/*`` or no Accept)
+  keeps the 200 convention. RATE_LIMITED is 429 either way, with ``Retry-After``.
+* Every response carries ``extensions.cost`` and the ``x-ratelimit-*`` headers.
+* Anonymous GETs are cacheable (``Cache-Control: public``, an ETag of the data, 304 on
+  ``If-None-Match``); a request with credentials gets ``private, no-store``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from strawberry.exceptions import MissingQueryError
+from strawberry.http.ides import get_graphql_ide_html
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
+
+from api.context import Context
+from api.errors import ApiError, ErrorCode, code_of, error_body
+from api.limits import Limits
+from api.persisted import PersistedQueries, requested_hash
+
+log = logging.getLogger("corroborate.graphql")
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
+_STATUS_OF = {
+    ErrorCode.PAYLOAD_TOO_LARGE.value: 413,
+    ErrorCode.RATE_LIMITED.value: 429,
+    ErrorCode.TIMEOUT.value: 504,
+}
+
+
+class RequestError(Exception):
+    """The HTTP request is refused before any GraphQL work: a status and one error."""
+
+    def __init__(
+        self, status: int, message: str, code: ErrorCode, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = {"errors": [error_body(message, code)]}
+        self.headers = headers or {}
+
+
+@dataclass
+class Operation:
+    query: str | None
+    variables: dict[str, Any] | None
+    operation_name: str | None
+    extensions: dict[str, Any] | None
+    persisted: str | None = None  # the APQ hash, when one was given
+
+
+@dataclass
+class Outcome:
+    body: dict[str, Any]
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def negotiate(accept: str | None) -> str | None:
+    """The response media type for an Accept header; None when none we serve is acceptable."""
+    if not accept or not accept.strip():
+        return JSON
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate(accept.split(",")):
+        pieces = [p.strip() for p in part.split(";")]
+        media = pieces[0].lower()
+        quality = 1.0
+        for param in pieces[1:]:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if quality > 0:
+            ranked.append((-quality, position, media))
+    for _, _, media in sorted(ranked):
+        if media == GRAPHQL_RESPONSE:
+            return GRAPHQL_RESPONSE
+        if media in (JSON, "application/*", "*/*"):
+            return JSON
+    return None
+
+
+def _wants_ide(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return (
+        request.method == "GET"
+        and "text/html" in accept
+        and "query" not in request.query_params
+        and "extensions" not in request.query_params
+    )
+
+
+class GraphQLHTTP:
+    """The ``/graphql`` endpoint for GET and POST (websockets are strawberry's, see app.py)."""
+
+    def __init__(
+        self, schema: strawberry.Schema, limits: Limits, persisted: PersistedQueries
+    ) -> None:
+        self.schema = schema
+        self.limits = limits
+        self.persisted = persisted
+
+    async def handle(self, request: Request) -> Response:
+        if _wants_ide(request):
+            return HTMLResponse(get_graphql_ide_html("graphiql"))
+        media = negotiate(request.headers.get("accept"))
+        try:
+            if media is None:
+                raise RequestError(
+                    406,
+                    f"expected an Accept header allowing {GRAPHQL_RESPONSE} or {JSON}, got "
+                    f"{request.headers.get('accept', '')[:100]!r}",
+                    ErrorCode.BAD_REQUEST,
+                )
+            payload = await self._payload(request)
+            outcome = await self._run(request, media, payload)
+        except RequestError as refused:
+            return self._respond(
+                request, media or JSON, Outcome(refused.body, refused.status, refused.headers)
+            )
+        return self._respond(request, media or JSON, outcome)
+
+    # -- reading the request ---------------------------------------------------------------
+
+    async def _payload(self, request: Request) -> Any:
+        if request.method == "GET":
+            query = request.query_params
+            operation: dict[str, Any] = {}
+            for name in ("query", "operationName"):
+                if name in query:
+                    operation[name] = query[name]
+            for name in ("variables", "extensions"):
+                if name in query:
+                    try:
+                        operation[name] = json.loads(query[name])
+                    except json.JSONDecodeError as exc:
+                        raise RequestError(
+                            400,
+                            f"expected the `{name}` parameter to be JSON, got a parse error: {exc}",
+                            ErrorCode.BAD_REQUEST,
+                        ) from None
+            return operation
+        content_type = request.headers.get("content-type", "")
+        media, *params = [p.strip() for p in content_type.split(";")]
+        if media.lower() != JSON:
+            raise RequestError(
+                415,
+                f"expected Content-Type {JSON}, got {content_type[:100]!r}",
+                ErrorCode.BAD_REQUEST,
+            )
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "charset" and value.strip().strip('"').lower() != "utf-8":
+                raise RequestError(
+                    415,
+                    f"expected the body in utf-8, got charset {value.strip()!r}",
+                    ErrorCode.BAD_REQUEST,
+                )
+        body = await self._body(request)
+        try:
+            return json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise RequestError(
+                400, f"expected a JSON body, got a parse error: {exc}", ErrorCode.BAD_REQUEST
+            ) from None
+
+    async def _body(self, request: Request) -> bytes:
+        cap = self.limits.max_body_bytes
+        declared = request.headers.get("content-length")
+        too_large = RequestError(
+            413, f"expected a body of at most {cap} bytes", ErrorCode.PAYLOAD_TOO_LARGE
+        )
+        if declared is not None and declared.isdigit() and int(declared) > cap:
+            raise too_large
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > cap:
+                raise too_large
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _operations(self, payload: Any) -> list[Operation] | Operation:
+        if isinstance(payload, list):
+            if not payload:
+                raise RequestError(
+                    400,
+                    "expected at least one operation in the batch, got none",
+                    ErrorCode.BAD_REQUEST,
+                )
+            if len(payload) > self.limits.max_operations:
+                raise RequestError(
+                    400,
+                    f"expected at most {self.limits.max_operations} operations in a batch, "
+                    f"got {len(payload)}",
+                    ErrorCode.BAD_REQUEST,
+                )
+            return [self._operation(item) for item in payload]
+        return self._operation(payload)
+
+    @staticmethod
+    def _operation(item: Any) -> Operation:
+        if not isinstance(item, dict):
+            raise RequestError(
+                400,
+                f"expected a JSON object with a `query`, got {type(item).__name__}",
+                ErrorCode.BAD_REQUEST,
+            )
+        checks = (
+            ("query", str),
+            ("operationName", str),
+            ("variables", dict),
+            ("extensions", dict),
+        )
+        for name, kind in checks:
+            value = item.get(name)
+            if value is not None and not isinstance(value, kind):
+                expected = "a string" if kind is str else "an object"
+                raise RequestError(
+                    400,
+                    f"expected `{name}` to be {expected} or null, got {json.dumps(value)[:80]}",
+                    ErrorCode.BAD_REQUEST,
+                )
+        return Operation(
+            query=item.get("query"),
+            variables=item.get("variables"),
+            operation_name=item.get("operationName"),
+            extensions=item.get("extensions"),
+        )
+
+    # -- running it ------------------------------------------------------------------------
+
+    async def _run(self, request: Request, media: str, payload: Any) -> Outcome:
+        operations = self._operations(payload)
+        if isinstance(operations, list):
+            outcomes = [await self._single(request, media, op) for op in operations]
+            merged = Outcome({"batch": [o.body for o in outcomes]})
+            for outcome in outcomes:
+                merged.headers.update(outcome.headers)
+            return merged
+        return await self._single(request, media, operations)
+
+    async def _single(self, request: Request, media: str, operation: Operation) -> Outcome:
+        runtime = request.app.state.runtime
+        try:
+            operation.persisted = requested_hash(operation.extensions)
+            if operation.persisted is not None:
+                if operation.query is None:
+                    operation.query = await self.persisted.lookup(runtime, operation.persisted)
+                else:
+                    self.persisted.check(operation.persisted, operation.query)
+        except ApiError as refused:
+            return self._refusal(media, refused, Context(runtime, request, None))
+        if not operation.query:
+            raise RequestError(
+                400,
+                "expected a GraphQL document in `query` (or a registered persisted query), "
+                "got none",
+                ErrorCode.BAD_REQUEST,
+            )
+        context = self._context(request)
+        allowed = {OperationType.QUERY}
+        if request.method == "POST":
+            allowed.add(OperationType.MUTATION)
+        try:
+            async with asyncio.timeout(self.limits.timeout_s):
+                result = await self.schema.execute(
+                    operation.query,
+                    variable_values=operation.variables,
+                    context_value=context,
+                    operation_name=operation.operation_name,
+                    allowed_operation_types=allowed,
+                    operation_extensions=operation.extensions,
+                )
+        except InvalidOperationTypeError as exc:
+            if request.method == "GET" and exc.operation_type == OperationType.MUTATION:
+                raise RequestError(
+                    405,
+                    "expected a query over GET, got a mutation: send mutations with POST",
+                    ErrorCode.OPERATION_NOT_ALLOWED,
+                    {"Allow": "POST"},
+                ) from None
+            raise RequestError(
+                400,
+                f"expected a query or mutation, got a {exc.operation_type.value}: "
+                "subscriptions are served over WebSocket (graphql-transport-ws) at /graphql",
+                ErrorCode.OPERATION_NOT_ALLOWED,
+            ) from None
+        except CannotGetOperationTypeError as exc:
+            raise RequestError(
+                400,
+                f"expected one operation to run: {exc.as_http_error_reason()}",
+                ErrorCode.BAD_REQUEST,
+            ) from None
+        except MissingQueryError:
+            raise RequestError(
+                400, "expected a GraphQL document in `query`, got none", ErrorCode.BAD_REQUEST
+            ) from None
+        except TimeoutError:
+            log.warning("execution timed out", extra={"timeout_s": self.limits.timeout_s})
+            timed_out = ApiError(
+                f"expected execution within {self.limits.timeout_s:g} s; the query took longer "
+                "and was stopped",
+                ErrorCode.TIMEOUT,
+            )
+            return self._refusal(media, timed_out, context)
+        if operation.persisted is not None and _validated(result):
+            await self.persisted.register(runtime, operation.persisted, operation.query)
+        return self._outcome(media, result, context)
+
+    @staticmethod
+    def _context(request: Request) -> Context:
+        authenticated = "authorization" in request.headers
+        host = request.client.host if request.client else "unknown"
+        # Budgets stay keyed by address until tokens are verified (issue 7): an unverified
+        # token must not buy a fresh budget.
+        return Context(
+            runtime=request.app.state.runtime,
+            request=request,
+            response=None,
+            client=f"ip:{host}",
+            authenticated=authenticated,
+        )
+
+    def _refusal(self, media: str, error: ApiError, context: Context) -> Outcome:
+        result = ExecutionResult(data=None, errors=[error])
+        return self._outcome(media, result, context)
+
+    def _outcome(self, media: str, result: ExecutionResult, context: Context) -> Outcome:
+        errors = result.errors or []
+        body: dict[str, Any] = {}
+        request_error = result.data is None and bool(errors) and all(e.path is None for e in errors)
+        if not request_error:
+            body["data"] = result.data
+        if errors:
+            body["errors"] = [_formatted(e) for e in errors]
+        charge = context.charge
+        body["extensions"] = {
+            **(result.extensions or {}),
+            "cost": {
+                "requestedQueryCost": charge.cost,
+                "maxQueryCost": self.limits.max_query_cost,
+                "limit": charge.limit,
+                "remaining": charge.remaining,
+                "resetAt": _iso(charge.reset_at) if charge.reset_at else None,
+            },
+        }
+        codes = {code_of(e) for e in errors}
+        status = 200
+        special = [_STATUS_OF[c] for c in codes if c in _STATUS_OF]
+        if ErrorCode.RATE_LIMITED.value in codes:
+            status = 429
+        elif request_error and media == GRAPHQL_RESPONSE:
+            status = special[0] if special else 400
+        headers = {}
+        if charge.limit:
+            headers = {
+                "x-ratelimit-limit": str(charge.limit),
+                "x-ratelimit-remaining": str(charge.remaining),
+                "x-ratelimit-used": str(charge.cost),
+                "x-ratelimit-reset": str(math.ceil(charge.reset_at)),
+            }
+            if status == 429:
+                headers["retry-after"] = str(max(1, math.ceil(charge.reset_at - _now())))
+        return Outcome(body, status, headers)
+
+    # -- writing the response --------------------------------------------------------------
+
+    def _respond(self, request: Request, media: str, outcome: Outcome) -> Response:
+        body = outcome.body.get("batch", outcome.body)
+        encoded = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        headers = {**outcome.headers, "vary": "Accept, Authorization"}
+        cacheable = (
+            request.method == "GET"
+            and outcome.status == 200
+            and "authorization" not in request.headers
+            and "errors" not in outcome.body
+            and "batch" not in outcome.body
+        )
+        if "authorization" in request.headers:
+            headers["cache-control"] = "private, no-store"
+        elif cacheable:
+            data = json.dumps(outcome.body.get("data"), separators=(",", ":"), sort_keys=True)
+            etag = 'W/"' + hashlib.sha256(data.encode()).hexdigest()[:32] + '"'
+            headers["cache-control"] = f"public, max-age={self.limits.public_max_age_s}"
+            headers["etag"] = etag
+            if etag in _tags(request.headers.get("if-none-match")):
+                return Response(status_code=304, headers=headers)
+        else:
+            headers["cache-control"] = "no-store"
+        return Response(
+            encoded,
+            status_code=outcome.status,
+            media_type=f"{media}; charset=utf-8",
+            headers=headers,
+        )
+
+
+def _validated(result: ExecutionResult) -> bool:
+    """Whether the document parsed and validated (worth registering as a persisted query)."""
+    return not any(
+        code_of(e)
+        in (ErrorCode.GRAPHQL_PARSE_FAILED.value, ErrorCode.GRAPHQL_VALIDATION_FAILED.value)
+        for e in result.errors or []
+    )
+
+
+def _formatted(error: GraphQLError) -> dict[str, Any]:
+    return dict(error.formatted)
+
+
+def _tags(header: str | None) -> set[str]:
+    if not header:
+        return set()
+    tags = {t.strip() for t in header.split(",")}
+    # weak comparison (RFC 9110 §13.1.2): W/"x" matches "x"
+    return tags | {f"W/{t}" for t in tags if not t.startswith("W/")}
+
+
+def _now() -> float:
+    return time.time()
+
+
+def _iso(epoch: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
