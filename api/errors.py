@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
 
 from api.logs import request_id
 
@@ -63,42 +61,31 @@ def code_of(error: GraphQLError) -> str | None:
     return code if isinstance(code, str) else None
 
 
-def _classify(error: GraphQLError) -> GraphQLError:
+def classify(error: GraphQLError) -> None:
+    """Give ``error`` its code, in place; mask it if it is unexpected (logged with the request
+    id). Called by the schema for every error, whatever the transport."""
     if code_of(error) is not None:
-        return error
+        return
     original = error.original_error
     if isinstance(original, ApiError):
         error.extensions = {**(error.extensions or {}), **(original.extensions or {})}
-        return error
+        return
     if original is None:
         # raised by graphql-core itself: a syntax error, a validation rule, a variable's value
         if error.message.startswith("Syntax Error"):
             code = ErrorCode.GRAPHQL_PARSE_FAILED
-        elif error.nodes and error.path is None and error.message.startswith("Variable"):
+        elif error.path is None and error.message.startswith("Variable"):
             code = ErrorCode.BAD_USER_INPUT
         else:
             code = ErrorCode.GRAPHQL_VALIDATION_FAILED
         error.extensions = {**(error.extensions or {}), "code": code.value}
-        return error
+        return
     rid = request_id.get()
     log.error(
         "unexpected error while executing",
         exc_info=(type(original), original, original.__traceback__),
         extra={"path": list(error.path or [])},
     )
-    return GraphQLError(
-        f"Internal server error (request id {rid})",
-        nodes=error.nodes,
-        path=error.path,
-        extensions={"code": ErrorCode.INTERNAL_SERVER_ERROR.value, "requestId": rid},
-    )
-
-
-class ErrorCodes(SchemaExtension):
-    """Give every error a code and mask unexpected ones (logged with the request id)."""
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        if result is not None and result.errors:
-            result.errors = [_classify(error) for error in result.errors]
+    error.message = f"Internal server error (request id {rid})"
+    error.original_error = None
+    error.extensions = {"code": ErrorCode.INTERNAL_SERVER_ERROR.value, "requestId": rid}

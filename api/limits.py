@@ -1,9 +1,9 @@
 """Limits checked before a query runs: depth, tokens, aliases, and a static cost analysis with a
 per-client budget. docs/api.md explains the cost rules to app builders.
 
-Cost, in the spirit of Shopify's and GitHub's: a field returning an object costs 1, a scalar 0;
-a connection costs its selection once per row it may return (``first``/``last``), a plain list
-its selection times its declared size (``strawberry.field(metadata={"list_size": N})``, 10 when
+Cost, in the spirit of Shopify's and GitHub's: each object a query may return costs 1, a scalar
+0; a connection costs 1 plus its rows' cost once per row it may return (``first``/``last``), a
+plain list of objects its items' cost times its declared size (``strawberry.field(metadata={"list_size": N})``, 10 when
 undeclared), and a field may declare its own weight (``metadata={"cost": N}``). A query over
 ``max_query_cost`` is refused before it runs (COST_LIMIT_EXCEEDED). Each client — the token's
 subject, or the IP address when anonymous — may spend ``budget`` points per ``window_s``; past
@@ -51,7 +51,7 @@ from strawberry.extensions import (
     ValidationCache,
 )
 
-from api.errors import ApiError, ErrorCode, ErrorCodes
+from api.errors import ApiError, ErrorCode
 from api.relay import MAX_PAGE
 
 DEFAULT_LIST_SIZE = 10
@@ -189,7 +189,7 @@ class _Coster:
             times = int(metadata.get("list_size", DEFAULT_LIST_SIZE))
         else:
             times = 1
-        return weight + times * self.selection(node.selection_set, named)
+        return times * (weight + self.selection(node.selection_set, named))
 
 
 def query_cost(
@@ -318,7 +318,6 @@ class CostAnalysis(SchemaExtension):
 def extensions(limits: Limits, budgets: Budgets) -> list[Callable[[], SchemaExtension]]:
     """The schema's extensions as factories: each request gets fresh instances."""
     return [
-        lambda: ErrorCodes(),
         lambda: ParserCache(maxsize=limits.cache_size),
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         lambda: ValidationCache(maxsize=limits.cache_size),

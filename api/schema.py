@@ -14,7 +14,7 @@ from strawberry.types import Info
 from strawberry.types.base import StrawberryObjectDefinition
 
 from api.context import Context
-from api.errors import ApiError, ErrorCode
+from api.errors import ApiError, ErrorCode, classify
 from api.figures.schema import FiguresQuery
 from api.ledger.schema import LedgerQuery
 from api.limits import Budgets, Limits, extensions
@@ -114,7 +114,9 @@ class Query(LedgerQuery, SourcesQuery, FiguresQuery):
 
 class CorroborateSchema(strawberry.Schema):
     def process_errors(self, errors: list[Any], execution_context: Any = None) -> None:
-        """Nothing here: api.errors.ErrorCodes logs the unexpected ones, with the request id."""
+        """Code every error; mask and log the unexpected ones (api/errors.py)."""
+        for error in errors:
+            classify(error)
 
 
 def create_schema(limits: Limits, budgets: Budgets) -> strawberry.Schema:
