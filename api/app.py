@@ -104,10 +104,36 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     return app
 
 
-def serve(settings: Settings, **uvicorn_options: Any) -> None:
+def create_app_from_environment() -> Starlette:
+    """The app for each of several uvicorn worker processes: settings from the environment."""
+    from api.settings import load_settings
+
+    return create_app(load_settings())
+
+
+def serve(settings: Settings, workers: int = 1, **uvicorn_options: Any) -> None:
+    """Serve with uvicorn; with ``workers`` > 1, as that many processes sharing the port, each
+    reading the same settings (handed over through the environment)."""
+    import json
+    import os
+
     import uvicorn
 
     configure_logging(settings.log_level)
+    if workers > 1:
+        for name, value in settings.model_dump(mode="json").items():
+            text = value if isinstance(value, str) else json.dumps(value)
+            os.environ[f"CORROBORATE_{name.upper()}"] = text
+        uvicorn.run(
+            "api.app:create_app_from_environment",
+            factory=True,
+            workers=workers,
+            host=settings.host,
+            port=settings.port,
+            log_config=None,
+            **uvicorn_options,
+        )
+        return
     uvicorn.run(
         create_app(settings),
         host=settings.host,

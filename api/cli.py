@@ -76,7 +76,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     # Every start check (database, migrations, key, log) with one-line errors, before uvicorn.
     _runtime_call(args, lambda runtime: asyncio.sleep(0))
-    serve(settings)
+    serve(settings, workers=args.workers)
     return 0
 
 
@@ -261,6 +261,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(serve)
     serve.add_argument("--host", help="overrides CORROBORATE_HOST")
     serve.add_argument("--port", type=int, help="overrides CORROBORATE_PORT")
+    serve.add_argument(
+        "--workers", type=int, default=1, help="uvicorn worker processes (default 1)"
+    )
     serve.set_defaults(func=cmd_serve)
 
     migrate = commands.add_parser("migrate", help="apply database migrations (Alembic)")
