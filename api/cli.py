@@ -80,6 +80,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_schema(args: argparse.Namespace) -> int:
+    from api.schema import schema
+
+    sys.stdout.write(schema.as_str() + "\n")
+    return 0
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     from api import migrations
     from api.runtime import safe_url
@@ -265,6 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers", type=int, default=1, help="uvicorn worker processes (default 1)"
     )
     serve.set_defaults(func=cmd_serve)
+
+    sdl = commands.add_parser("schema", help="print the GraphQL schema (SDL) served at /graphql")
+    sdl.set_defaults(func=cmd_schema)
 
     migrate = commands.add_parser("migrate", help="apply database migrations (Alembic)")
     _common(migrate)
