@@ -264,3 +264,34 @@ async def test_unexpected_errors_are_masked_with_the_request_id(client: httpx.As
     assert code(response) == "BAD_USER_INPUT"  # an empty log: a clear refusal, not a crash
     assert "Traceback" not in response.text and "SELECT" not in response.text
     assert body["errors"][0]["message"].startswith("leaf 0 is not covered")
+
+
+@pytest.fixture
+async def hasty_client(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+    runtime.settings = runtime.settings.model_copy(update={"api_timeout_s": 1e-6})
+    app = create_app(runtime=runtime)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as http:
+        yield http
+
+
+async def test_execution_past_the_timeout_is_stopped(hasty_client: httpx.AsyncClient) -> None:
+    response = await post(hasty_client, {"query": "{ ledgerEntries(first: 5) { totalCount } }"})
+    assert response.status_code == 504 and code(response) == "TIMEOUT"
+    legacy = await post(hasty_client, {"query": OK}, accept="application/json")
+    assert legacy.status_code == 200 and code(legacy) == "TIMEOUT"
+
+
+async def test_parser_and_validation_caches_are_bounded(client: httpx.AsyncClient) -> None:
+    from strawberry.extensions.parser_cache import _get_parse_cache
+    from strawberry.extensions.validation_cache import _get_validate_cache
+
+    from api.limits import Limits
+
+    size = Limits().cache_size
+    for i in range(size + 50):
+        await post(client, {"query": f"{{ a{i}: version }}"})
+    assert _get_parse_cache(size).cache_info().currsize <= size
+    assert _get_validate_cache(size).cache_info().currsize <= size
+    assert _get_parse_cache(size).cache_info().maxsize == size
