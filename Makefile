@@ -13,12 +13,17 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
 	@touch $(STAMP)
 
+# The graphql-http audit suite that tests/api/test_graphql_http_audit.py runs with node.
+tests/http_audit/node_modules/.installed: tests/http_audit/package.json tests/http_audit/package-lock.json
+	npm ci --prefix tests/http_audit --no-audit --no-fund
+	@touch $@
+
 run: $(STAMP)
 	$(BIN)/corroborate migrate
 	$(BIN)/corroborate demo load
 	$(BIN)/corroborate serve
 
-test: $(STAMP) lint typecheck pytest
+test: $(STAMP) tests/http_audit/node_modules/.installed lint typecheck pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -292,6 +293,8 @@ async def test_parser_and_validation_caches_are_bounded(client: httpx.AsyncClien
     size = Limits().cache_size
     for i in range(size + 50):
         await post(client, {"query": f"{{ a{i}: version }}"})
-    assert _get_parse_cache(size).cache_info().currsize <= size
-    assert _get_validate_cache(size).cache_info().currsize <= size
-    assert _get_parse_cache(size).cache_info().maxsize == size
+    parsed: Any = _get_parse_cache(size)
+    validated: Any = _get_validate_cache(size)
+    assert parsed.cache_info().maxsize == validated.cache_info().maxsize == size
+    assert parsed.cache_info().currsize <= size
+    assert validated.cache_info().currsize <= size
