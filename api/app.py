@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
@@ -14,9 +15,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from api import migrations
 from api.context import Context
+from api.events import EventHub
 from api.ledger.routes import routes as ledger_routes
 from api.limits import Budgets, limits_from
 from api.logs import configure_logging
@@ -25,6 +28,7 @@ from api.persisted import PersistedQueries
 from api.runtime import Runtime, StartupError, check_database, open_runtime
 from api.schema import create_schema
 from api.settings import Settings
+from api.sources.routes import routes as source_routes
 from api.view import GraphQLHTTP
 
 
@@ -36,6 +40,7 @@ class CorroborateGraphQL(GraphQL[Context, None]):
             runtime=request.app.state.runtime,
             request=request,
             response=response if isinstance(response, Response) else None,
+            client=f"ip:{request.client.host if request.client else 'unknown'}",
         )
 
 
@@ -72,16 +77,26 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         current = runtime if runtime is not None else await open_runtime(settings)  # type: ignore[arg-type]
         app.state.runtime = current
         current.sequencer.start()
+        await app.state.events.start()
         try:
             yield
         finally:
+            await app.state.events.close()
             if own:
                 await current.close()
 
     registry = CollectorRegistry()
-    limits = limits_from(settings if settings is not None else runtime.settings)  # type: ignore[union-attr]
+    configured: Settings = settings if settings is not None else runtime.settings  # type: ignore[union-attr]
+    limits = limits_from(configured)
     schema = create_schema(limits, Budgets(limits.window_s))
-    graphql = CorroborateGraphQL(schema, graphql_ide="graphiql")
+    # websockets: graphql-transport-ws only (the legacy graphql-ws protocol is refused with 4406)
+    graphql = CorroborateGraphQL(
+        schema,
+        graphql_ide="graphiql",
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        connection_init_wait_timeout=timedelta(seconds=configured.ws_init_timeout_s),
+        max_subscriptions_per_connection=configured.ws_max_subscriptions,
+    )
     http = GraphQLHTTP(schema, limits, PersistedQueries())
     app = Starlette(
         routes=[
@@ -89,6 +104,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
             *ledger_routes,
+            *source_routes,
             Route("/graphql", http.handle, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
         ],
@@ -96,6 +112,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         lifespan=lifespan,
     )
     app.state.registry = registry
+    app.state.events = EventHub(configured.database_url)  # started by the lifespan or on first use
     app.state.ledger_size = Gauge(
         "corroborate_ledger_size", "Leaves in the transparency log.", registry=registry
     )

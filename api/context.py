@@ -36,6 +36,11 @@ class Context:
     charge: Charge = field(default_factory=Charge)
     _loaders: dict[Any, Any] = field(default_factory=dict)
 
+    def reset_loaders(self) -> None:
+        """Forget cached loads: a subscription's context lives as long as its connection, and
+        each event must read fresh rows."""
+        self._loaders.clear()
+
     def loader(self, key: Any, factory: Callable[[Context], T]) -> T:
         """The request's one instance of a DataLoader (made on first use, shared after)."""
         found = self._loaders.get(key)

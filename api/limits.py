@@ -50,6 +50,7 @@ from strawberry.extensions import (
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.types.graphql import OperationType
 
 from api.errors import ApiError, ErrorCode
 from api.relay import MAX_PAGE
@@ -268,6 +269,8 @@ class CostAnalysis(SchemaExtension):
         context = execution.context
         refusal = self._check(execution, context)
         if refusal is not None:
+            if execution.operation_type is OperationType.SUBSCRIPTION:
+                raise refusal  # strawberry's subscription path ignores a preset result
             execution.result = ExecutionResult(data=None, errors=[refusal])
         yield
 

@@ -38,6 +38,8 @@ def route_label(path: str) -> str:
         return "/tile/entries"
     if path.startswith("/tile/"):
         return "/tile"
+    if path.startswith("/documents/"):
+        return "/documents/original"
     return (
         path if path in {"/graphql", "/healthz", "/readyz", "/metrics", "/checkpoint"} else "other"
     )

@@ -20,6 +20,7 @@ from api.ledger.schema import LedgerQuery
 from api.limits import Budgets, Limits, extensions
 from api.relay import MAX_PAGE
 from api.sources.schema import SourcesQuery
+from api.subscriptions import Subscription
 
 
 @strawberry.type(
@@ -120,7 +121,9 @@ class CorroborateSchema(strawberry.Schema):
 
 
 def create_schema(limits: Limits, budgets: Budgets) -> strawberry.Schema:
-    return CorroborateSchema(query=Query, extensions=extensions(limits, budgets))
+    return CorroborateSchema(
+        query=Query, subscription=Subscription, extensions=extensions(limits, budgets)
+    )
 
 
 #: The schema with default limits: what ``schema.graphql`` is exported from.

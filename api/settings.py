@@ -77,6 +77,20 @@ class Settings(BaseSettings):
     api_public_max_age_s: int = Field(
         default=30, ge=0, description="max-age of anonymous GET responses (Cache-Control: public)."
     )
+    ws_init_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=300,
+        description="Seconds a websocket client has to send connection_init before it is closed "
+        "with 4408 (graphql-transport-ws).",
+    )
+    ws_max_subscriptions: int = Field(
+        default=10,
+        ge=1,
+        le=1_000,
+        description="Most operations (subscriptions) one websocket connection may run at once; "
+        "one more is answered with an error message.",
+    )
 
     reconcile_tolerances: dict[str, ToleranceSetting] = Field(
         default_factory=dict,

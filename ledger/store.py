@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ledger import merkle
 from ledger.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
 from ledger.note import Signer, parse_vkey
+from models import events
 from models.db import bulk_insert
 from models.ledger import (
     LedgerCheckpoint,
@@ -286,6 +287,7 @@ class TransparencyLog:
         )
         if swapped.rowcount != 1:  # type: ignore[attr-defined]
             raise CheckpointConflict(f"the log moved on from size {old_size} during this append")
+        await events.notify(session, events.CHECKPOINT, {"size": new_size})  # sent on commit
         return Appended(old_size, len(entries), new_size, root, note)
 
     async def _load_edge(

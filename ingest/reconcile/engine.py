@@ -57,6 +57,7 @@ from ingest.reconcile.figures import (
 )
 from ingest.regions import PARTITIONS, children
 from ledger.store import TransparencyLog
+from models import events
 from models.db import bulk_insert, driver_date
 from models.ingest import Observation, Publisher
 from models.reconcile import AttestedFigure, ReconcileRun
@@ -557,6 +558,9 @@ async def _write(
                 ],
             )
             report.log_size = appended.size
+            await events.notify_many(
+                session, events.FIGURE, _figure_events(appended.first_index, chunk)
+            )
         superseded = [previous for _, _, previous in changed if previous is not None]
         for start in range(0, len(superseded), 1000):
             await session.execute(
@@ -570,6 +574,28 @@ async def _write(
         run.finished_at = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
         run.summary = report.as_dict() | {"finished": iso_utc(run.finished_at)}
         await session.flush()
+
+
+def _figure_events(
+    first_index: int, chunk: Sequence[tuple[Figure, int, int | None]]
+) -> list[dict[str, Any]]:
+    """One event per run of consecutive new versions of one region and metric (models/events.py):
+    the figures of a region and metric are attested together, so a run is usually one event."""
+    found: list[dict[str, Any]] = []
+    for i, (figure, _, _) in enumerate(chunk):
+        last = found[-1] if found else None
+        if last is not None and (last["region"], last["metric"]) == (figure.region, figure.metric):
+            last["count"] += 1
+        else:
+            found.append(
+                {
+                    "region": figure.region,
+                    "metric": figure.metric,
+                    "ledger_index": first_index + i,
+                    "count": 1,
+                }
+            )
+    return found
 
 
 async def _latest_figures(

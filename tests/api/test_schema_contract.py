@@ -39,3 +39,16 @@ def test_every_type_and_field_is_described() -> None:
                 f"{name}.{value}" for value, item in kind.values.items() if not item.description
             )
     assert not missing, f"undescribed: {', '.join(missing)}"
+
+
+def test_every_query_in_the_api_guide_is_valid() -> None:
+    import re
+
+    from graphql import parse, validate
+
+    guide = (ROOT / "docs" / "api.md").read_text()
+    blocks = re.findall(r"```graphql\n(.*?)```", guide, flags=re.S)
+    assert len(blocks) >= 3
+    for block in blocks:
+        errors = validate(schema._schema, parse(block))
+        assert not errors, f"docs/api.md query is invalid: {errors}\n{block}"

@@ -1,0 +1,292 @@
+"""GraphQL types of the figures domain: attested figures, their inputs and lineages, discrepancies.
+
+What a figure rests on (inputs, lineages, tolerance, the version it supersedes) is read from its
+`attestation` leaf, the bytes its proof covers, not from a copy (``api/figures/dataloaders.py``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import strawberry
+from strawberry import relay
+from strawberry.types import Info
+
+from api.context import Context
+from api.figures import dataloaders
+from api.ledger.types import InclusionProof, LedgerEntry
+from api.sources import dataloaders as source_loaders
+from api.sources.types import (
+    AnomalyType,
+    Observation,
+    Publisher,
+    Region,
+    enum_from_domain,
+    leaf_of,
+    node_keys,
+    proof_of,
+)
+from api.sources.types import Metric as Metric  # re-exported: the subscriptions name it here
+from ingest.publishers import as_utc
+from ingest.reconcile.figures import Status
+from models.reconcile import AttestedFigure as FigureRow
+
+if TYPE_CHECKING:
+    FigureStatus = Status
+else:
+    FigureStatus = enum_from_domain(
+        Status,
+        "FigureStatus",
+        "How far the independent lineages agree on a figure (docs/reconciliation.md).",
+        {
+            "ATTESTED": "Two or more independent lineages agree within the metric's tolerance.",
+            "DISPUTED": "Independent lineages differ by more than the tolerance.",
+            "SINGLE_SOURCE": "One lineage gives it: nothing independent to compare with.",
+            "CORRECTED": "Moderation corrected it after a challenge.",
+        },
+    )
+
+
+async def _publisher(info: Info[Context, None], slug: str) -> Publisher:
+    row = await source_loaders.publishers_by_slug(info.context).load(slug)
+    if row is None:  # attestations name registered publishers only
+        raise LookupError(f"expected a publisher with the slug {slug!r}, found none")
+    return Publisher.of(row)
+
+
+async def _record(info: Info[Context, None], ledger_index: int) -> dict[str, Any]:
+    return await dataloaders.records(info.context).load(ledger_index)
+
+
+def _lineages(figure: dict[str, Any]) -> list[Lineage]:
+    return [Lineage.of(i, item) for i, item in enumerate(figure["lineages"])]
+
+
+@strawberry.type(
+    description="A group of publishers that copy each other, counted once: its value is its "
+    "first member's with a value that day."
+)
+class Lineage:
+    index: int = strawberry.field(description="Its position in the figure's `lineages`.")
+    value: int = strawberry.field(description="The value the lineage gives.")
+    counted_slug: strawberry.Private[str]
+    slugs: strawberry.Private[list[str]]
+
+    @strawberry.field(description="The member whose value counts.")
+    async def counted(self, info: Info[Context, None]) -> Publisher:
+        return await _publisher(info, self.counted_slug)
+
+    @strawberry.field(description="Every member, the counted one first among equals.")
+    async def publishers(self, info: Info[Context, None]) -> list[Publisher]:
+        found = await source_loaders.publishers_by_slug(info.context).load_many(self.slugs)
+        return [Publisher.of(row) for row in found if row is not None]
+
+    @classmethod
+    def of(cls, index: int, record: dict[str, Any]) -> Lineage:
+        return cls(
+            index=index,
+            value=int(record["value"]),
+            counted_slug=str(record["counted"]),
+            slugs=[str(s) for s in record["publishers"]],
+        )
+
+
+@strawberry.type(description="What one publisher contributed to a figure.")
+class FigureInput:
+    date: dt.date = strawberry.field(
+        description="The publisher's own date for it (the figure's date plus its report lag)."
+    )
+    value: int = strawberry.field(description="The value it gave (or that was derived from it).")
+    derived: str | None = strawberry.field(
+        description="How the value was derived when the publisher did not give it as such "
+        "(a running sum, a day-to-day difference, a region composed of its parts); null when "
+        "published."
+    )
+    counted: bool = strawberry.field(description="Whether its value is its lineage's value.")
+    anomalies: list[AnomalyType] = strawberry.field(
+        description="The anomaly flags on the observations of that date it rests on."
+    )
+    lineage: Lineage = strawberry.field(description="The lineage it belongs to.")
+    publisher_slug: strawberry.Private[str]
+    observation_indices: strawberry.Private[list[int]]
+
+    @strawberry.field(description="The publisher.")
+    async def publisher(self, info: Info[Context, None]) -> Publisher:
+        return await _publisher(info, self.publisher_slug)
+
+    @strawberry.field(
+        description="Every observation the value rests on (two for a day-to-day difference, "
+        "the parts of a composed region), in the attestation's order.",
+        metadata={"list_size": 2},
+    )
+    async def observations(self, info: Info[Context, None]) -> list[Observation]:
+        found = await source_loaders.observations(info.context).load_many(self.observation_indices)
+        return [Observation.of(row) for row in found if row is not None]
+
+    @strawberry.field(
+        description="The observation the value rests on: the last of `observations` (for a "
+        "difference, the day's value; null if none)."
+    )
+    async def observation(self, info: Info[Context, None]) -> Observation | None:
+        if not self.observation_indices:
+            return None
+        row = await source_loaders.observations(info.context).load(self.observation_indices[-1])
+        return None if row is None else Observation.of(row)
+
+    @classmethod
+    def of(cls, record: dict[str, Any], lineages: list[Lineage]) -> FigureInput:
+        lineage = lineages[int(record["lineage"])]
+        return cls(
+            date=dt.date.fromisoformat(record["date"]),
+            value=int(record["value"]),
+            derived=record.get("derived"),
+            counted=lineage.counted_slug == record["publisher"],
+            anomalies=[AnomalyType(kind) for kind in record.get("anomalies", [])],
+            lineage=lineage,
+            publisher_slug=str(record["publisher"]),
+            observation_indices=[int(i) for i in record["observations"]],
+        )
+
+
+@strawberry.type(description="How far lineages may differ for the figure to be ATTESTED.")
+class Tolerance:
+    relative: str = strawberry.field(description="A share of the figure's value, e.g. 0.02.")
+    absolute: int = strawberry.field(description="A count always allowed, for small figures.")
+
+
+@strawberry.type(
+    description="The attested figure for a region, metric and date: the median of the "
+    "independent lineages' values, with its status, spread and the observations it rests on. "
+    "Each change is a new version, an `attestation` leaf on the log; old versions are kept."
+)
+class AttestedFigure(relay.Node):
+    metric: Metric = strawberry.field(description="What it counts.")
+    date: dt.date = strawberry.field(description="The day the counts go up to.")
+    value: int = strawberry.field(description="The attested value.")
+    status: FigureStatus = strawberry.field(description="How far the lineages agree.")
+    spread: int = strawberry.field(description="Largest minus smallest lineage value.")
+    spread_ratio: float | None = strawberry.field(
+        description="`spread` / |`value`| (null when the value is 0)."
+    )
+    lineage_count: int = strawberry.field(description="How many independent lineages gave it.")
+    explanation: str = strawberry.field(description="Every rule applied, in words.")
+    version: int = strawberry.field(description="1 for the first attestation, +1 per change.")
+    latest: bool = strawberry.field(description="Whether this is the current version.")
+    digest: str = strawberry.field(
+        description="SHA-256 of the attested content without its version: equal content, no new "
+        "version."
+    )
+    created_at: dt.datetime = strawberry.field(description="When this version was written.")
+    ledger_index: int = strawberry.field(description="Its `attestation` leaf on the log.")
+    region_code: strawberry.Private[str]
+
+    @strawberry.field(description="The region it is for.")
+    def region(self) -> Region:
+        return Region.known(self.region_code)
+
+    @strawberry.field(
+        description="What each publisher contributed, lineage by lineage.",
+        metadata={"list_size": 6},
+    )
+    async def inputs(self, info: Info[Context, None]) -> list[FigureInput]:
+        figure = (await _record(info, self.ledger_index))["figure"]
+        lineages = _lineages(figure)
+        return [FigureInput.of(item, lineages) for item in figure["inputs"]]
+
+    @strawberry.field(
+        description="The independent lineages, each with its value and members.",
+        metadata={"list_size": 4},
+    )
+    async def lineages(self, info: Info[Context, None]) -> list[Lineage]:
+        return _lineages((await _record(info, self.ledger_index))["figure"])
+
+    @strawberry.field(description="The tolerance the status was decided with.")
+    async def tolerance(self, info: Info[Context, None]) -> Tolerance:
+        found = (await _record(info, self.ledger_index))["figure"]["tolerance"]
+        return Tolerance(relative=str(found["relative"]), absolute=int(found["absolute"]))
+
+    @strawberry.field(
+        description="Every version of this figure, oldest first (this one included).",
+        metadata={"list_size": 3},
+    )
+    async def versions(self, info: Info[Context, None]) -> list[AttestedFigure]:
+        key = (self.region_code, self.metric.value, self.date)
+        return [
+            AttestedFigure.from_row(row)
+            for row in await dataloaders.versions(info.context).load(key)
+        ]
+
+    @strawberry.field(description="The version this one replaced (null for the first).")
+    async def supersedes(self, info: Info[Context, None]) -> AttestedFigure | None:
+        previous = (await _record(info, self.ledger_index))["supersedes"]
+        if previous is None:
+            return None
+        row = await dataloaders.figures(info.context).load(int(previous))
+        return None if row is None else AttestedFigure.from_row(row)
+
+    @strawberry.field(description="Proof that its `attestation` leaf is on the log.")
+    async def proof(self, info: Info[Context, None]) -> InclusionProof:
+        return await proof_of(info, self.ledger_index)
+
+    @strawberry.field(
+        description="The `attestation` leaf itself: the exact bytes the proof covers."
+    )
+    async def leaf(self, info: Info[Context, None]) -> LedgerEntry:
+        return await leaf_of(info, self.ledger_index)
+
+    @classmethod
+    def from_row(cls, row: FigureRow) -> AttestedFigure:
+        """The GraphQL figure of a stored version (``models.reconcile.AttestedFigure``)."""
+        return cls(
+            metric=Metric(row.metric),
+            date=row.date,
+            value=row.value,
+            status=FigureStatus(row.status),
+            spread=row.spread,
+            spread_ratio=row.spread_ratio,
+            lineage_count=row.lineages,
+            explanation=row.explanation,
+            version=row.version,
+            latest=row.latest,
+            digest=row.digest,
+            created_at=as_utc(row.created_at),
+            ledger_index=row.ledger_index,
+            region_code=row.region,
+        )
+
+    @classmethod
+    def resolve_id(cls, root: AttestedFigure, *, info: Info[Context, None]) -> str:
+        return str(root.ledger_index)
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
+    ) -> list[AttestedFigure | None]:
+        keys = node_keys("AttestedFigure", node_ids)
+        found = await dataloaders.figures(info.context).load_many(keys)
+        return [None if row is None else cls.from_row(row) for row in found]
+
+
+@strawberry.type(
+    description="A DISPUTED figure: independent lineages differ beyond the tolerance. Ready for "
+    "review: the figure, how far apart the lineages are and what each says."
+)
+class Discrepancy:
+    figure: AttestedFigure = strawberry.field(description="The disputed figure (latest version).")
+    spread: int = strawberry.field(description="Largest minus smallest lineage value.")
+    spread_ratio: float | None = strawberry.field(
+        description="`spread` / |value| (null when the value is 0)."
+    )
+
+    @strawberry.field(
+        description="Each lineage's value with its publishers, as attested.",
+        metadata={"list_size": 4},
+    )
+    async def lineages(self, info: Info[Context, None]) -> list[Lineage]:
+        return _lineages((await _record(info, self.figure.ledger_index))["figure"])
+
+    @classmethod
+    def of(cls, figure: AttestedFigure) -> Discrepancy:
+        return cls(figure=figure, spread=figure.spread, spread_ratio=figure.spread_ratio)
