@@ -133,6 +133,8 @@ class Observation(SQLModel, table=True):
             "publisher_id", "region", "metric", "date", "version", name="uq_observation_version"
         ),
         Index("ix_observation_document", "document_id"),
+        # the API's observations(region:, metric:, from:, to:) pages by (date, region, metric)
+        Index("ix_observation_region_metric_date", "region", "metric", "date"),
     )
 
     ledger_index: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))

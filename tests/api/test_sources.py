@@ -10,10 +10,8 @@ from typing import Any
 
 import httpx
 from sqlalchemy import insert, select
-from starlette.applications import Starlette
 
 from api.runtime import Runtime
-from api.sources.routes import routes
 from models.ingest import Observation
 
 
@@ -161,34 +159,26 @@ async def test_publishers_with_their_keys_and_documents(demo_client: httpx.Async
         assert document["downloadUrl"].endswith(f"/documents/{document['ledgerIndex']}/original")
 
 
-async def test_document_original_is_served_byte_exact(
-    demo_client: httpx.AsyncClient, demo_runtime: Runtime
-) -> None:
+async def test_document_original_is_served_byte_exact(demo_client: httpx.AsyncClient) -> None:
     data = await gql(
         demo_client,
         '{ documents(publisher: "it-dpc", first: 1) { nodes { sha256 size downloadUrl } } }',
     )
     (document,) = data["documents"]["nodes"]
-    app = Starlette(routes=routes)
-    app.state.runtime = demo_runtime
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-    ) as http:
-        response = await http.get(document["downloadUrl"])
-        assert response.status_code == 200
-        assert hashlib.sha256(response.content).hexdigest() == document["sha256"]
-        assert len(response.content) == document["size"]
-        assert response.headers["content-type"] == "application/octet-stream"
-        assert response.headers["etag"] == f'"{document["sha256"]}"'
-        assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
-        cached = await http.get(
-            document["downloadUrl"], headers={"If-None-Match": response.headers["etag"]}
-        )
-        assert cached.status_code == 304 and cached.content == b""
-        missing = await http.get("/documents/3/original")  # a key leaf, not a document
-        assert missing.status_code == 404 and "expected the index of a `document` leaf" in (
-            missing.text
-        )
+    response = await demo_client.get(document["downloadUrl"])
+    assert response.status_code == 200
+    assert hashlib.sha256(response.content).hexdigest() == document["sha256"]
+    assert len(response.content) == document["size"]
+    assert response.headers["content-type"] == "application/octet-stream"
+    assert response.headers["etag"] == f'"{document["sha256"]}"'
+    assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+    cached = await demo_client.get(
+        document["downloadUrl"], headers={"If-None-Match": response.headers["etag"]}
+    )
+    assert cached.status_code == 304 and cached.content == b""
+    missing = await demo_client.get("/documents/3/original")  # a key leaf, not a document
+    assert missing.status_code == 404
+    assert "expected the index of a `document` leaf" in missing.text
 
 
 async def test_observations_filter_by_publisher_metric_dates_and_versions(
