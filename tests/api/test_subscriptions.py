@@ -8,6 +8,7 @@ import contextlib
 import datetime as dt
 import json
 import time
+import types
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -268,3 +269,25 @@ async def test_only_graphql_transport_ws_with_an_init_timeout_and_a_subscription
             message = await ws.receive()
             assert message["id"] == "1"
             assert message["payload"]["data"]["checkpointAdvanced"]["size"] == receipt.size
+
+
+async def test_a_subscription_past_the_budget_is_refused(runtime: Runtime) -> None:
+    from api.context import Context
+    from api.limits import Budgets, Limits
+    from api.schema import create_schema
+
+    limits = Limits(budget_anonymous=1)  # CHECKPOINTS costs 1: one subscription, not two
+    schema = create_schema(limits, Budgets(limits.window_s))
+
+    app = create_app(runtime=runtime)
+    request = types.SimpleNamespace(app=app)  # what the resolvers read: app.state.events
+
+    async def subscribe() -> Any:
+        context = Context(runtime=runtime, request=request, response=None, client="ip:test")  # type: ignore[arg-type]
+        found = await schema.subscribe(CHECKPOINTS, context_value=context)
+        return found if hasattr(found, "errors") else await asyncio.wait_for(anext(found), 0.5)
+
+    with pytest.raises(TimeoutError):  # the first waits for a checkpoint
+        await subscribe()
+    refused = await subscribe()
+    assert refused.errors[0].extensions["code"] == "RATE_LIMITED"
