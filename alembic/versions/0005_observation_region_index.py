@@ -7,8 +7,6 @@ Create Date: 2026-11-21 17:30:08.774748
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
-
 from alembic import op
 
 revision: str = "0005"

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select, tuple_
-from strawberry.dataloader import DataLoader
 
 from api.context import Context
+from api.dataloader import DataLoader
 from api.sources.dataloaders import CHUNK, chunks
 from ingest.reconcile.query import attestations
 from models.reconcile import AttestedFigure

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -13,12 +12,8 @@ from strawberry.types import Info
 from api.context import Context
 from api.errors import ApiError, ErrorCode
 from api.ledger import dataloaders
-from ledger.bundle import ProofBundle
+from api.ledger.proofs import InclusionProof, b64
 from ledger.store import StoredCheckpoint
-
-
-def b64(value: bytes) -> str:
-    return base64.b64encode(value).decode()
 
 
 @strawberry.type(description="A checkpoint the log signed: a C2SP tlog-checkpoint signed note.")
@@ -49,33 +44,6 @@ class Checkpoint:
 
 
 @strawberry.type(
-    description="Proof that a leaf is in the log: the RFC 9162 inclusion path under a signed "
-    "checkpoint. `tlogProof` is the same proof as a c2sp.org/tlog-proof@v1 file: save it and run "
-    "`corroborate verify FILE --vkey …` offline."
-)
-class InclusionProof:
-    leaf_index: int = strawberry.field(description="The leaf's index in the log.")
-    tree_size: int = strawberry.field(description="The size of the tree the path leads to.")
-    hashes: list[str] = strawberry.field(
-        description="The inclusion path, base64, the leaf's sibling first."
-    )
-    checkpoint_note: str = strawberry.field(
-        description="The signed checkpoint at `treeSize`, with cosignatures, verbatim."
-    )
-    tlog_proof: str = strawberry.field(description="The whole proof in tlog-proof@v1 text.")
-
-    @classmethod
-    def from_bundle(cls, bundle: ProofBundle) -> InclusionProof:
-        return cls(
-            leaf_index=bundle.index,
-            tree_size=bundle.checkpoint.size,
-            hashes=[b64(h) for h in bundle.proof],
-            checkpoint_note=bundle.checkpoint_note.decode(),
-            tlog_proof=bundle.to_text().decode(),
-        )
-
-
-@strawberry.type(
     description="Proof that the tree of `toSize` leaves extends the tree of `fromSize` (RFC 9162 "
     "§2.1.4): what an auditor checks between two checkpoints it saw."
 )
@@ -101,8 +69,7 @@ class LedgerEntry(relay.Node):
         description="Proof that this leaf is in the log, under the latest checkpoint."
     )
     async def proof(self, info: Info[Context, None]) -> InclusionProof:
-        bundle = await dataloaders.inclusion_proofs(info.context).load(self.index)
-        return InclusionProof.from_bundle(bundle)
+        return await dataloaders.inclusion_proofs(info.context).load(self.index)
 
     @classmethod
     def resolve_id(cls, root: LedgerEntry, *, info: Info[Context, None]) -> str:

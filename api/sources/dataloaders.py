@@ -12,9 +12,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import select, tuple_
-from strawberry.dataloader import DataLoader
 
 from api.context import Context
+from api.dataloader import DataLoader
 from models.ingest import Document, Observation, Publisher, PublisherKey
 from models.reconcile import Anomaly
 

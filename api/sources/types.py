@@ -129,9 +129,7 @@ def node_keys(type_name: str, node_ids: Iterable[str]) -> list[int]:
 
 async def proof_of(info: Info[Context, None], ledger_index: int) -> InclusionProof:
     """The inclusion proof of a leaf under the latest checkpoint, batched with the page's others."""
-    return InclusionProof.from_bundle(
-        await ledger_loaders.inclusion_proofs(info.context).load(ledger_index)
-    )
+    return await ledger_loaders.inclusion_proofs(info.context).load(ledger_index)
 
 
 async def leaf_of(info: Info[Context, None], ledger_index: int) -> LedgerEntry:
