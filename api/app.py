@@ -133,6 +133,7 @@ def serve(settings: Settings, workers: int = 1, **uvicorn_options: Any) -> None:
     reading the same settings (handed over through the environment)."""
     import json
     import os
+    import socket
 
     import uvicorn
 
@@ -141,7 +142,9 @@ def serve(settings: Settings, workers: int = 1, **uvicorn_options: Any) -> None:
         for name, value in settings.model_dump(mode="json").items():
             text = value if isinstance(value, str) else json.dumps(value)
             os.environ[f"CORROBORATE_{name.upper()}"] = text
-        uvicorn.run(
+        from uvicorn.supervisors import Multiprocess
+
+        config = uvicorn.Config(
             "api.app:create_app_from_environment",
             factory=True,
             workers=workers,
@@ -150,6 +153,12 @@ def serve(settings: Settings, workers: int = 1, **uvicorn_options: Any) -> None:
             log_config=None,
             **uvicorn_options,
         )
+        sock = config.bind_socket()
+        # uvicorn's shared socket reaches the workers without TCP_NODELAY (uvicorn issue #3149):
+        # every keep-alive response after the first then waits ~40 ms for Nagle. Accepted
+        # sockets inherit it from the listening one on Linux.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        Multiprocess(config, sockets=[sock]).run()
         return
     uvicorn.run(
         create_app(settings),
