@@ -1,0 +1,37 @@
+"""The refusals of moderation's domain code: a code the API maps onto ``extensions.code`` and a
+message that says what was expected and what arrived.
+
+The codes are spelt as ``api.errors.ErrorCode``'s (``FORBIDDEN``, ``BAD_USER_INPUT``) so the API
+layer maps them by value; moderation does not import ``api/`` (the direction of dependencies).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Code(StrEnum):
+    #: the caller may not do this: wrong role, not the filer, a conflict of interest, four-eyes
+    FORBIDDEN = "FORBIDDEN"
+    #: the request is wrong whoever sends it: not allowed from this state, a missing rationale,
+    #: a text over its limit, a bad URL…
+    BAD_USER_INPUT = "BAD_USER_INPUT"
+
+
+class ModerationError(Exception):
+    """A refusal a client can see. Nothing was decided and nothing is to be written."""
+
+    def __init__(self, code: Code, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        #: the input field at fault, when there is one (``evidence.links[2]``, ``rationale``)
+        self.field = field
+
+
+class TransitionRefused(ModerationError):
+    """A workflow action that is not allowed: see ``moderation.workflow.decide``."""
+
+
+class ChallengeRefused(ModerationError):
+    """A challenge that cannot be filed as given: see ``moderation.challenges``."""
