@@ -18,6 +18,8 @@ from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from api import migrations
+from api.auth.resource import Authenticator
+from api.auth.routes import routes as auth_routes
 from api.context import Context
 from api.events import EventHub
 from api.ledger.routes import routes as ledger_routes
@@ -25,6 +27,7 @@ from api.limits import Budgets, limits_from
 from api.logs import configure_logging
 from api.middleware import RequestContextMiddleware, RequestMetrics
 from api.persisted import PersistedQueries
+from api.response_cache import ResponseCache
 from api.runtime import Runtime, StartupError, check_database, open_runtime
 from api.schema import create_schema
 from api.settings import Settings
@@ -75,20 +78,24 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         own = runtime is None
         current = runtime if runtime is not None else await open_runtime(settings)  # type: ignore[arg-type]
-        app.state.runtime = current
+        if own:
+            app.state.runtime = current
+            app.state.authenticator = Authenticator(current)
         current.sequencer.start()
         await app.state.events.start()
         try:
             yield
         finally:
             await app.state.events.close()
+            http.close()
             if own:
                 await current.close()
 
     registry = CollectorRegistry()
     configured: Settings = settings if settings is not None else runtime.settings  # type: ignore[union-attr]
     limits = limits_from(configured)
-    schema = create_schema(limits, Budgets(limits.window_s))
+    budgets = Budgets(limits.window_s)
+    schema = create_schema(limits, budgets)
     # websockets: graphql-transport-ws only (the legacy graphql-ws protocol is refused with 4406)
     graphql = CorroborateGraphQL(
         schema,
@@ -97,7 +104,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         connection_init_wait_timeout=timedelta(seconds=configured.ws_init_timeout_s),
         max_subscriptions_per_connection=configured.ws_max_subscriptions,
     )
-    http = GraphQLHTTP(schema, limits, PersistedQueries())
+    http = GraphQLHTTP(
+        schema, limits, PersistedQueries(), budgets, ResponseCache(limits.response_cache_bytes)
+    )
     app = Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
@@ -105,6 +114,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             Route("/metrics", metrics, methods=["GET"]),
             *ledger_routes,
             *source_routes,
+            *auth_routes,  # the OAuth 2.0 / OpenID Connect authorization server, sign-up
             Route("/graphql", http.handle, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
         ],
@@ -118,6 +128,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     )
     if runtime is not None:
         app.state.runtime = runtime
+        app.state.authenticator = Authenticator(runtime)
     return app
 
 

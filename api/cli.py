@@ -1,6 +1,6 @@
 """The ``corroborate`` command line: serve, migrate, the ledger's tools, the verifier, a witness;
 publishers, keys, ingestion and documents are in ``api.cli_ingest``; reconciliation and attested
-figures in ``api.cli_reconcile``.
+figures in ``api.cli_reconcile``; accounts, OAuth clients and token keys in ``api.cli_users``.
 
 Every failure an operator can cause ends with a one-line message on stderr and a non-zero exit,
 never a traceback. Imports are made inside each command so that ``corroborate verify`` loads only
@@ -343,10 +343,11 @@ def build_parser() -> argparse.ArgumentParser:
     wvkey.add_argument("--name", required=True)
     wvkey.set_defaults(func=cmd_witness_vkey)
 
-    from api import cli_ingest, cli_reconcile
+    from api import cli_ingest, cli_reconcile, cli_users
 
     cli_ingest.register(commands)
     cli_reconcile.register(commands)
+    cli_users.register(commands)
     return parser
 
 

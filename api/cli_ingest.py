@@ -368,7 +368,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         )
         found = report.as_dict()
         if not args.no_reconcile and report.status != "unchanged":
-            found["reconciliation"] = await _reconcile_after(runtime)
+            found["reconciliation"] = await reconcile_after(runtime)
         return found
 
     try:
@@ -384,7 +384,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _reconcile_after(runtime: Any) -> dict[str, Any] | None:
+async def reconcile_after(runtime: Any) -> dict[str, Any] | None:
     """Re-reconcile what new observations touch, once figures exist (never the first, full run:
     that is an operator's decision, ``corroborate reconcile``)."""
     from ingest.reconcile.engine import has_run, reconcile

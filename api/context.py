@@ -9,7 +9,9 @@ from typing import Any, TypeVar
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
+from strawberry.types.graphql import OperationType
 
+from api.auth.identity import Identity
 from api.runtime import Runtime
 
 T = TypeVar("T")
@@ -30,10 +32,16 @@ class Context:
     runtime: Runtime
     request: Request | WebSocket
     response: Response | None
-    #: who is asking, for budgets: ``token:<subject>`` or ``ip:<address>``
+    #: who is asking, for budgets: ``token:<issuer>|<subject>`` or ``ip:<address>``
     client: str = "ip:unknown"
     authenticated: bool = False
+    #: the caller a verified bearer token names (api/auth/resource.py); None when anonymous
+    identity: Identity | None = None
     charge: Charge = field(default_factory=Charge)
+    #: set by the cost analysis: the operation that runs (only queries' results are cached)
+    operation_type: OperationType | None = None
+    #: set by a resolver that reads something about the caller: the result is theirs alone
+    uncacheable: bool = False
     _loaders: dict[Any, Any] = field(default_factory=dict)
 
     def reset_loaders(self) -> None:

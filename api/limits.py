@@ -76,6 +76,10 @@ class Limits:
     window_s: int = 60
     cache_size: int = 1024  # parsed and validated documents kept
     public_max_age_s: int = 30
+    response_cache_bytes: int = 64 * 1024 * 1024  # per process; 0 turns the cache off
+
+    def budget_for(self, authenticated: bool) -> int:
+        return self.budget_authenticated if authenticated else self.budget_anonymous
 
 
 def limits_from(settings: Any) -> Limits:
@@ -88,6 +92,7 @@ def limits_from(settings: Any) -> Limits:
         timeout_s=settings.api_timeout_s,
         max_body_bytes=settings.api_max_body_bytes,
         public_max_age_s=settings.api_public_max_age_s,
+        response_cache_bytes=settings.api_response_cache_bytes,
     )
 
 
@@ -286,15 +291,11 @@ class CostAnalysis(SchemaExtension):
             )
         except ApiError as exc:
             return exc
-        charge = context.charge
-        charge.cost = cost
-        limit = (
-            self.limits.budget_authenticated
-            if context.authenticated
-            else self.limits.budget_anonymous
-        )
+        context.operation_type = execution.operation_type
+        context.charge.cost = cost
         if cost > self.limits.max_query_cost:
-            charge.limit, charge.remaining = limit, limit
+            limit = self.limits.budget_for(context.authenticated)
+            context.charge.limit, context.charge.remaining = limit, limit
             return ApiError(
                 f"expected a query costing at most {self.limits.max_query_cost} points, got one "
                 f"costing {cost}: ask for smaller pages or fewer fields",
@@ -302,21 +303,26 @@ class CostAnalysis(SchemaExtension):
                 cost=cost,
                 maxCost=self.limits.max_query_cost,
             )
-        spent = self.budgets.spend(context.client, cost, limit)
-        charge.limit, charge.remaining, charge.reset_at = (
-            spent.limit,
-            spent.remaining,
-            spent.reset_at,
+        return charge_budget(self.limits, self.budgets, context, cost)
+
+
+def charge_budget(limits: Limits, budgets: Budgets, context: Any, cost: int) -> ApiError | None:
+    """Charge ``cost`` to the caller's budget and record it in ``context.charge``; the
+    RATE_LIMITED error when the budget does not cover it (nothing is charged then)."""
+    limit = limits.budget_for(context.authenticated)
+    spent = budgets.spend(context.client, cost, limit)
+    charge = context.charge
+    charge.cost = cost
+    charge.limit, charge.remaining, charge.reset_at = spent.limit, spent.remaining, spent.reset_at
+    if not spent.allowed:
+        return ApiError(
+            f"rate limit: this query costs {cost} points and {spent.remaining} of {limit} are "
+            f"left until {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(spent.reset_at))}",
+            ErrorCode.RATE_LIMITED,
+            cost=cost,
+            resetAt=spent.reset_at,
         )
-        if not spent.allowed:
-            return ApiError(
-                f"rate limit: this query costs {cost} points and {spent.remaining} of {limit} are "
-                f"left until {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(spent.reset_at))}",
-                ErrorCode.RATE_LIMITED,
-                cost=cost,
-                resetAt=spent.reset_at,
-            )
-        return None
+    return None
 
 
 def extensions(limits: Limits, budgets: Budgets) -> list[Callable[[], SchemaExtension]]:

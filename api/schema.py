@@ -18,7 +18,11 @@ from api.errors import ApiError, ErrorCode, classify
 from api.figures.schema import FiguresQuery
 from api.ledger.schema import LedgerQuery
 from api.limits import Budgets, Limits, extensions
+from api.members.schema import MembersMutation
+from api.members.types import Member, accounts
+from api.permissions import require_identity
 from api.relay import MAX_PAGE
+from api.sources.mutations import SourcesMutation
 from api.sources.schema import SourcesQuery
 from api.subscriptions import Subscription
 
@@ -75,6 +79,40 @@ async def resolve_many(
     return found
 
 
+@strawberry.type(description="The signed-in caller, as their access token says.")
+class Me:
+    issuer: str = strawberry.field(description="Who issued the caller's token (`iss`).")
+    subject: str = strawberry.field(
+        description="The token's subject: `account:<id>`, `client:<client id>`, or an external "
+        "issuer's own."
+    )
+    pseudonym: str | None = strawberry.field(
+        description="The caller's public name (a member's pseudonym; an external issuer's "
+        "`preferred_username`); null for a machine client."
+    )
+    roles: list[str] = strawberry.field(description="What the caller may do, by role.")
+    scopes: list[str] = strawberry.field(description="The OAuth scopes of the token.")
+    publisher: str | None = strawberry.field(
+        description="The slug of the publisher the caller submits for, if any."
+    )
+    member: Member | None = strawberry.field(
+        description="The caller's own member account here (null for machine clients and "
+        "external issuers' users)."
+    )
+    rate_limit: RateLimit = strawberry.field(description="The caller's budget, after this query.")
+
+
+def _rate_limit(context: Context) -> RateLimit:
+    context.uncacheable = True  # the caller's own budget: never a shared result
+    charge = context.charge
+    return RateLimit(
+        limit=charge.limit,
+        cost=charge.cost,
+        remaining=charge.remaining,
+        reset_at=dt.datetime.fromtimestamp(charge.reset_at, dt.UTC),
+    )
+
+
 @strawberry.type(description="Public, read-only entry points.")
 class Query(LedgerQuery, SourcesQuery, FiguresQuery):
     @strawberry.field(description="The API's version.")
@@ -104,13 +142,33 @@ class Query(LedgerQuery, SourcesQuery, FiguresQuery):
 
     @strawberry.field(description="The caller's cost budget, after this query.")
     def rate_limit(self, info: Info[Context, None]) -> RateLimit:
-        charge = info.context.charge
-        return RateLimit(
-            limit=charge.limit,
-            cost=charge.cost,
-            remaining=charge.remaining,
-            reset_at=dt.datetime.fromtimestamp(charge.reset_at, dt.UTC),
+        return _rate_limit(info.context)
+
+    @strawberry.field(
+        description="The signed-in caller: pseudonym, roles and remaining budget "
+        "(UNAUTHENTICATED without a token)."
+    )
+    async def me(self, info: Info[Context, None]) -> Me:
+        identity = require_identity(info.context)
+        member = None
+        if identity.own and identity.account_id is not None:
+            account = await accounts(info.context).load(identity.account_id)
+            member = None if account is None else Member.of(account)
+        return Me(
+            issuer=identity.issuer,
+            subject=identity.subject,
+            pseudonym=member.pseudonym if member is not None else identity.display_name,
+            roles=sorted(identity.roles),
+            scopes=sorted(identity.scopes),
+            publisher=identity.publisher,
+            member=member,
+            rate_limit=_rate_limit(info.context),
         )
+
+
+@strawberry.type(description="Changes, each for callers with the right role (FORBIDDEN else).")
+class Mutation(MembersMutation, SourcesMutation):
+    pass
 
 
 class CorroborateSchema(strawberry.Schema):
@@ -122,7 +180,10 @@ class CorroborateSchema(strawberry.Schema):
 
 def create_schema(limits: Limits, budgets: Budgets) -> strawberry.Schema:
     return CorroborateSchema(
-        query=Query, subscription=Subscription, extensions=extensions(limits, budgets)
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=extensions(limits, budgets),
     )
 
 

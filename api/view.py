@@ -13,12 +13,13 @@ the limits of ``api/limits.py`` as schema extensions):
 * Every response carries ``extensions.cost`` and the ``x-ratelimit-*`` headers.
 * Anonymous GETs are cacheable (``Cache-Control: public``, an ETag of the data, 304 on
   ``If-None-Match``); a request with credentials gets ``private, no-store``.
+* The results of anonymous queries are kept while the data is unchanged and served again without
+  execution, charged the same cost (``api/response_cache.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import math
@@ -36,10 +37,13 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from api.auth.identity import Identity, TokenError
 from api.context import Context
 from api.errors import ApiError, ErrorCode, code_of, error_body
-from api.limits import Limits
+from api.limits import Budgets, Limits, charge_budget
 from api.persisted import PersistedQueries, requested_hash
+from api.response_cache import DataVersion, Entry, ResponseCache, Version, cache_key, encode_data
+from api.runtime import Runtime
 
 log = logging.getLogger("corroborate.graphql")
 
@@ -78,6 +82,8 @@ class Outcome:
     body: dict[str, Any]
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
+    #: ``data`` already encoded (a cached result) and its ETag; ``body`` has no ``data`` then
+    data: Entry | None = None
 
 
 def negotiate(accept: str | None) -> str | None:
@@ -120,11 +126,30 @@ class GraphQLHTTP:
     """The ``/graphql`` endpoint for GET and POST (websockets are strawberry's, see app.py)."""
 
     def __init__(
-        self, schema: strawberry.Schema, limits: Limits, persisted: PersistedQueries
+        self,
+        schema: strawberry.Schema,
+        limits: Limits,
+        persisted: PersistedQueries,
+        budgets: Budgets,
+        cache: ResponseCache,
     ) -> None:
         self.schema = schema
         self.limits = limits
         self.persisted = persisted
+        self.budgets = budgets
+        self.cache = cache
+        self._version: DataVersion | None = None
+
+    def close(self) -> None:
+        if self._version is not None:
+            self._version.close()
+            self._version = None
+
+    async def _data_version(self, runtime: Runtime) -> Version:
+        if self._version is None or self._version.runtime is not runtime:
+            self.close()
+            self._version = DataVersion(runtime)
+        return await self._version.read()
 
     async def handle(self, request: Request) -> Response:
         if _wants_ide(request):
@@ -139,7 +164,8 @@ class GraphQLHTTP:
                     ErrorCode.BAD_REQUEST,
                 )
             payload = await self._payload(request)
-            outcome = await self._run(request, media, payload)
+            identity = await self._identify(request)
+            outcome = await self._run(request, media, payload, identity)
         except RequestError as refused:
             return self._respond(
                 request, media or JSON, Outcome(refused.body, refused.status, refused.headers)
@@ -256,17 +282,37 @@ class GraphQLHTTP:
 
     # -- running it ------------------------------------------------------------------------
 
-    async def _run(self, request: Request, media: str, payload: Any) -> Outcome:
+    @staticmethod
+    async def _identify(request: Request) -> Identity | None:
+        """The caller a bearer token proves (api/auth/resource.py); 401 for a bad token."""
+        try:
+            identity: Identity | None = await request.app.state.authenticator.identify(
+                request.headers.get("authorization")
+            )
+        except TokenError as refused:
+            raise RequestError(
+                401,
+                str(refused),
+                ErrorCode.UNAUTHENTICATED,
+                {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            ) from None
+        return identity
+
+    async def _run(
+        self, request: Request, media: str, payload: Any, identity: Identity | None
+    ) -> Outcome:
         operations = self._operations(payload)
         if isinstance(operations, list):
-            outcomes = [await self._single(request, media, op) for op in operations]
-            merged = Outcome({"batch": [o.body for o in outcomes]})
+            outcomes = [await self._single(request, media, op, identity) for op in operations]
+            merged = Outcome({"batch": [_with_data(o) for o in outcomes]})
             for outcome in outcomes:
                 merged.headers.update(outcome.headers)
             return merged
-        return await self._single(request, media, operations)
+        return await self._single(request, media, operations, identity)
 
-    async def _single(self, request: Request, media: str, operation: Operation) -> Outcome:
+    async def _single(
+        self, request: Request, media: str, operation: Operation, identity: Identity | None
+    ) -> Outcome:
         runtime = request.app.state.runtime
         try:
             operation.persisted = requested_hash(operation.extensions)
@@ -284,7 +330,15 @@ class GraphQLHTTP:
                 "got none",
                 ErrorCode.BAD_REQUEST,
             )
-        context = self._context(request)
+        context = self._context(request, identity)
+        key: str | None = None
+        version: Version = ()
+        if self.cache.enabled and not context.authenticated:
+            key = cache_key(operation.query, operation.operation_name, operation.variables)
+            version = await self._data_version(runtime)  # before execution: response_cache.py
+            entry = self.cache.get(key, version)
+            if entry is not None:
+                return await self._cached(media, operation, entry, context)
         allowed = {OperationType.QUERY}
         if request.method == "POST":
             allowed.add(OperationType.MUTATION)
@@ -332,31 +386,64 @@ class GraphQLHTTP:
             return self._refusal(media, timed_out, context)
         if operation.persisted is not None and _validated(result):
             await self.persisted.register(runtime, operation.persisted, operation.query)
-        return self._outcome(media, result, context)
+        if (
+            key is not None
+            and not result.errors
+            and result.data is not None
+            and context.operation_type is OperationType.QUERY
+            and not context.uncacheable
+        ):
+            entry = self.cache.put(key, version, context.charge.cost, result.data)
+            outcome = self._outcome(media, result, context, entry)
+        else:
+            outcome = self._outcome(media, result, context)
+        if key is not None:
+            outcome.headers["x-response-cache"] = "miss"
+        return outcome
+
+    async def _cached(
+        self, media: str, operation: Operation, entry: Entry, context: Context
+    ) -> Outcome:
+        """A stored result, charged as if it had run (its cost is the same)."""
+        refusal = charge_budget(self.limits, self.budgets, context, entry.cost)
+        if refusal is not None:
+            return self._refusal(media, refusal, context)
+        if operation.persisted is not None:
+            assert operation.query is not None
+            await self.persisted.register(context.runtime, operation.persisted, operation.query)
+        outcome = self._outcome(media, ExecutionResult(data=None, errors=None), context, entry)
+        outcome.headers["x-response-cache"] = "hit"
+        return outcome
 
     @staticmethod
-    def _context(request: Request) -> Context:
-        authenticated = "authorization" in request.headers
+    def _context(request: Request, identity: Identity | None) -> Context:
         host = request.client.host if request.client else "unknown"
-        # Budgets stay keyed by address until tokens are verified (issue 7): an unverified
-        # token must not buy a fresh budget.
+        # a budget per verified subject; anonymous callers share their address's
         return Context(
             runtime=request.app.state.runtime,
             request=request,
             response=None,
-            client=f"ip:{host}",
-            authenticated=authenticated,
+            client=identity.budget_key if identity is not None else f"ip:{host}",
+            authenticated=identity is not None,
+            identity=identity,
         )
 
     def _refusal(self, media: str, error: ApiError, context: Context) -> Outcome:
         result = ExecutionResult(data=None, errors=[error])
         return self._outcome(media, result, context)
 
-    def _outcome(self, media: str, result: ExecutionResult, context: Context) -> Outcome:
+    def _outcome(
+        self,
+        media: str,
+        result: ExecutionResult,
+        context: Context,
+        entry: Entry | None = None,
+    ) -> Outcome:
+        """The response for ``result``; with ``entry``, its data is ``entry``'s, encoded."""
         errors = result.errors or []
         body: dict[str, Any] = {}
         request_error = result.data is None and bool(errors) and all(e.path is None for e in errors)
-        if not request_error:
+        if not request_error and entry is None:
             body["data"] = result.data
         if errors:
             body["errors"] = [_formatted(e) for e in errors]
@@ -388,29 +475,35 @@ class GraphQLHTTP:
             }
             if status == 429:
                 headers["retry-after"] = str(max(1, math.ceil(charge.reset_at - _now())))
-        return Outcome(body, status, headers)
+        return Outcome(body, status, headers, entry)
 
     # -- writing the response --------------------------------------------------------------
 
     def _respond(self, request: Request, media: str, outcome: Outcome) -> Response:
-        body = outcome.body.get("batch", outcome.body)
-        encoded = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        data = outcome.data
+        if data is None and "data" in outcome.body and "batch" not in outcome.body:
+            data_json, etag = encode_data(outcome.body.pop("data"))
+            data = Entry(version=(), cost=0, data_json=data_json, etag=etag)
+        rest = json.dumps(
+            outcome.body.get("batch", outcome.body), separators=(",", ":"), ensure_ascii=False
+        ).encode()
+        # the data first, as the specification's examples have it; the rest is never empty
+        encoded = rest if data is None else b'{"data":' + data.data_json + b"," + rest[1:]
         headers = {**outcome.headers, "vary": "Accept, Authorization"}
         cacheable = (
             request.method == "GET"
             and outcome.status == 200
             and "authorization" not in request.headers
             and "errors" not in outcome.body
-            and "batch" not in outcome.body
+            and data is not None
         )
         if "authorization" in request.headers:
             headers["cache-control"] = "private, no-store"
         elif cacheable:
-            data = json.dumps(outcome.body.get("data"), separators=(",", ":"), sort_keys=True)
-            etag = 'W/"' + hashlib.sha256(data.encode()).hexdigest()[:32] + '"'
+            assert data is not None
             headers["cache-control"] = f"public, max-age={self.limits.public_max_age_s}"
-            headers["etag"] = etag
-            if etag in _tags(request.headers.get("if-none-match")):
+            headers["etag"] = data.etag
+            if data.etag in _tags(request.headers.get("if-none-match")):
                 return Response(status_code=304, headers=headers)
         else:
             headers["cache-control"] = "no-store"
@@ -420,6 +513,13 @@ class GraphQLHTTP:
             media_type=f"{media}; charset=utf-8",
             headers=headers,
         )
+
+
+def _with_data(outcome: Outcome) -> dict[str, Any]:
+    """An outcome's body with its encoded data decoded again (in a batch)."""
+    if outcome.data is None:
+        return outcome.body
+    return {"data": json.loads(outcome.data.data_json), **outcome.body}
 
 
 def _validated(result: ExecutionResult) -> bool:

@@ -21,7 +21,11 @@ Then the real server starts as a separate process, as it is deployed:
 ``CORROBORATE_DATA_DIR`` and ``CORROBORATE_LOG_ORIGIN`` of the set-up and
 ``CORROBORATE_API_BUDGET_ANONYMOUS=1000000000`` (the load generator is one anonymous client; every
 other setting at its default, access logs included, written to ``server.log`` in the working
-directory), and the script waits for ``/readyz``. Each query is first sent once with httpx and
+directory), and the script waits for ``/readyz``. The response cache (``api/response_cache.py``)
+is on by default, and then every measured request after the first of each worker is a hit: the
+figures are those of a popular query on unchanged data. ``--response-cache-bytes 0`` turns it
+off, for the cost of executing each query (the figures of a query never asked before, or asked
+just after a write). Each query is first sent once with httpx and
 checked: no ``errors``, the expected number of nodes (a wrong query stops the run). Then, per
 scenario, ``wrk`` with 2 threads and 32 connections POSTs the query as JSON (``Accept:
 application/graphql-response+json``, so a refused request is a 4xx): a warm-up of ``--warmup``
@@ -221,7 +225,11 @@ def _corroborate() -> str:
 
 
 def start_server(
-    directory: Path, setup: dict[str, Any], port: int, workers: int
+    directory: Path,
+    setup: dict[str, Any],
+    port: int,
+    workers: int,
+    response_cache_bytes: int | None = None,
 ) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
@@ -230,6 +238,8 @@ def start_server(
         "CORROBORATE_LOG_ORIGIN": setup["log_origin"],
         "CORROBORATE_API_BUDGET_ANONYMOUS": str(BUDGET),
     }
+    if response_cache_bytes is not None:
+        env["CORROBORATE_API_RESPONSE_CACHE_BYTES"] = str(response_cache_bytes)
     command = [_corroborate(), "serve", "--workers", str(workers), "--port", str(port)]
     _say(f"starting {' '.join(command)} (log: {directory / 'server.log'})")
     with (directory / "server.log").open("ab") as log:
@@ -633,7 +643,7 @@ def run(args: argparse.Namespace, directory: Path) -> tuple[dict[str, Any], list
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     began = time.perf_counter()
-    server = start_server(directory, setup, port, args.workers)
+    server = start_server(directory, setup, port, args.workers, args.response_cache_bytes)
     try:
         wait_ready(server, base, directory)
         server_start_s = time.perf_counter() - began
@@ -681,6 +691,7 @@ def run(args: argparse.Namespace, directory: Path) -> tuple[dict[str, Any], list
             f"(warm-up {args.warmup}s; one connection {args.single}s)"
         ),
         "server": f"corroborate serve --workers {args.workers}",
+        "response_cache_bytes": args.response_cache_bytes,  # null: the server's default (on)
         "load_before": round(load_before, 2),
         "machine": f"{platform.machine()} {platform.python_implementation()} {platform.python_version()}",
         "cpu_model": _cpu_model(),
@@ -717,6 +728,13 @@ def main() -> None:
     )
     parser.add_argument(
         "--workers", type=int, default=WORKERS, help="server worker processes (default 2)"
+    )
+    parser.add_argument(
+        "--response-cache-bytes",
+        type=int,
+        metavar="N",
+        help="the server's CORROBORATE_API_RESPONSE_CACHE_BYTES (0: no response cache; "
+        "default: the server's default, on)",
     )
     parser.add_argument(
         "--scenarios",

@@ -4,6 +4,17 @@ from sqlmodel import SQLModel
 
 from models.api import PersistedQuery
 from models.db import create_engine, is_sqlite, session_factory, writer
+from models.identity import (
+    Account,
+    AccountRole,
+    AuthorizationCode,
+    LoginAttempt,
+    OAuthClient,
+    RefreshToken,
+    RevokedAccessToken,
+    SigningKey,
+    TokenFamily,
+)
 from models.ingest import Document, Observation, Publisher, PublisherKey
 from models.ledger import (
     LedgerCheckpoint,
@@ -17,19 +28,28 @@ from models.reconcile import Anomaly, AttestedFigure, ReconcileRun
 metadata = SQLModel.metadata
 
 __all__ = [
+    "Account",
+    "AccountRole",
     "Anomaly",
     "AttestedFigure",
+    "AuthorizationCode",
     "Document",
     "LedgerCheckpoint",
     "LedgerCosignature",
     "LedgerEntry",
     "LedgerState",
     "LedgerTile",
+    "LoginAttempt",
+    "OAuthClient",
     "Observation",
     "PersistedQuery",
     "Publisher",
     "PublisherKey",
     "ReconcileRun",
+    "RefreshToken",
+    "RevokedAccessToken",
+    "SigningKey",
+    "TokenFamily",
     "create_engine",
     "is_sqlite",
     "metadata",

@@ -264,3 +264,28 @@ async def test_figure_proof_verifies_offline(
         env=cli_env(),
     )
     assert done.returncode != 0
+
+
+INPUTS = """{ figure(region: "ITA", metric: CASES_CUMULATIVE, date: "2020-06-01") {
+  inputs { ... on FigureInput { publisher { slug } } ...sources }
+} }
+fragment sources on FigureInput {
+  last: observation { ledgerIndex value }
+  observations { ledgerIndex }
+}"""
+
+
+async def test_inputs_preload_through_fragments_and_fall_back_to_loading_each(
+    demo_client: httpx.AsyncClient, monkeypatch: Any
+) -> None:
+    """`inputs` loads its publishers and observations once for the list when they are selected
+    (aliases and fragments included); a field it did not preload is still loaded, by itself."""
+    from api.figures import types
+
+    preloaded = (await gql(demo_client, INPUTS))["figure"]["inputs"]
+    assert preloaded and all(i["publisher"]["slug"] and i["last"] for i in preloaded)
+    assert all(i["last"]["ledgerIndex"] == i["observations"][-1]["ledgerIndex"] for i in preloaded)
+    monkeypatch.setattr(types, "_selects", lambda info, name: False)
+    # another text of the same query: not the response cache's entry of the first
+    one_by_one = (await gql(demo_client, INPUTS + "\n"))["figure"]["inputs"]
+    assert one_by_one == preloaded

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import event
 
+from api.response_cache import VERSION_SQL
 from api.runtime import Runtime
 
 FIGURES = """
@@ -59,7 +60,9 @@ def counting(runtime: Runtime) -> Iterator[list[str]]:
     statements: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if not statement.lstrip().upper().startswith("BEGIN"):
+        # the response cache's data version is read per request, not per relation (and on
+        # SQLite through a connection of its own): not counted on either backend
+        if not statement.lstrip().upper().startswith("BEGIN") and statement != VERSION:
             statements.append(statement)
 
     engine = runtime.engine.sync_engine
@@ -79,6 +82,9 @@ async def cost(
     body = response.json()
     assert response.status_code == 200 and "errors" not in body, body
     return len(statements), body["data"]
+
+
+VERSION = str(VERSION_SQL)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,106 @@
+"""Mutations of the members domain: moderators suspend and reinstate members' accounts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Annotated
+
+import strawberry
+from strawberry import relay
+from strawberry.types import Info
+
+from api.auth import accounts as account_store
+from api.context import Context
+from api.errors import ApiError, ErrorCode
+from api.members.types import Member, accounts
+from api.permissions import Moderator, require_role
+
+log = logging.getLogger("corroborate.members")
+
+MemberID = Annotated[
+    relay.GlobalID, strawberry.argument(description="The member's global ID (`Member.id`).")
+]
+
+
+async def _target(info: Info[Context, None], member: relay.GlobalID) -> account_store.Account:
+    if member.type_name != "Member" or not member.node_id.isdigit():
+        raise ApiError(
+            f"expected a Member's global ID, got one of a {member.type_name}",
+            ErrorCode.BAD_USER_INPUT,
+        )
+    found = await accounts(info.context).load(int(member.node_id))
+    if found is None:
+        raise ApiError(f"no member with the ID {str(member)!r}", ErrorCode.NOT_FOUND)
+    return found
+
+
+def _check_rank(info: Info[Context, None], target: account_store.Account) -> None:
+    """Moderators act on members; only an admin acts on a moderator or an admin, and nobody
+    on themself."""
+    identity = require_role(info.context, "moderator", scope="moderate")
+    if identity.account_id == target.id:
+        raise ApiError("expected another member's ID, got your own", ErrorCode.FORBIDDEN)
+    ranked = {"moderator", "admin"} & set(target.role_names)
+    if ranked and "admin" not in identity.roles:
+        raise ApiError(
+            f"expected a member without the {' or '.join(sorted(ranked))} role: only an admin "
+            "may act on one",
+            ErrorCode.FORBIDDEN,
+        )
+
+
+@strawberry.type
+class MembersMutation:
+    @strawberry.mutation(
+        description="Suspend a member's account (moderators; an admin for a moderator): every "
+        "token it holds stops working and it cannot sign in until reinstated.",
+        permission_classes=[Moderator],
+    )
+    async def suspend_member(
+        self,
+        info: Info[Context, None],
+        member: MemberID,
+        reason: Annotated[
+            str, strawberry.argument(description="Why, for the record (1–500 characters).")
+        ],
+    ) -> Member:
+        if not 1 <= len(reason.strip()) <= 500:
+            raise ApiError(
+                f"expected a reason of 1 to 500 characters, got {len(reason.strip())}",
+                ErrorCode.BAD_USER_INPUT,
+            )
+        target = await _target(info, member)
+        _check_rank(info, target)
+        async with info.context.runtime.write_sessions() as session, session.begin():
+            done = await account_store.suspend(
+                session, email=target.email, now=dt.datetime.now(dt.UTC)
+            )
+        log.info(
+            "member suspended",
+            extra={
+                "member": target.id,
+                "by": info.context.identity.subject if info.context.identity else None,
+                "reason": reason.strip(),
+            },
+        )
+        return Member.of(done)
+
+    @strawberry.mutation(
+        description="Reinstate a suspended member's account (moderators; an admin for a "
+        "moderator). Tokens revoked by the suspension stay revoked: the member signs in again.",
+        permission_classes=[Moderator],
+    )
+    async def reinstate_member(self, info: Info[Context, None], member: MemberID) -> Member:
+        target = await _target(info, member)
+        _check_rank(info, target)
+        async with info.context.runtime.write_sessions() as session, session.begin():
+            done = await account_store.reactivate(session, email=target.email)
+        log.info(
+            "member reinstated",
+            extra={
+                "member": target.id,
+                "by": info.context.identity.subject if info.context.identity else None,
+            },
+        )
+        return Member.of(done)
