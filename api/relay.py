@@ -29,7 +29,7 @@ from api.errors import ApiError, ErrorCode
 
 MAX_PAGE = 100
 NodeType = TypeVar("NodeType")
-Codec = Literal["int", "str", "date"]
+Codec = Literal["int", "float", "str", "date"]
 
 
 @strawberry.type(description="Where a page sits in its connection.")
@@ -136,6 +136,10 @@ def _decode(value: Any, codec: Codec) -> Any:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError(f"expected an integer key, got {value!r}")
         return value
+    if codec == "float":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"expected a number key, got {value!r}")
+        return float(value)
     if not isinstance(value, str):
         raise ValueError(f"expected a text key, got {value!r}")
     return dt.date.fromisoformat(value) if codec == "date" else value

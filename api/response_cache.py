@@ -47,7 +47,8 @@ VERSION_SQL = text(
     "(SELECT count(*) FROM ledger_cosignature), "
     "(SELECT coalesce(max(id), 0) FROM reconcile_run), "
     "(SELECT count(*) FROM publisher), "
-    "(SELECT coalesce(max(id), 0) FROM publisher)"
+    "(SELECT coalesce(max(id), 0) FROM publisher), "
+    "(SELECT coalesce(max(id), 0) FROM challenge_support)"
 )
 
 

@@ -20,6 +20,7 @@ from api.ledger.schema import LedgerQuery
 from api.limits import Budgets, Limits, extensions
 from api.members.schema import MembersMutation
 from api.members.types import Member, accounts
+from api.moderation.schema import ModerationMutation, ModerationQuery
 from api.permissions import require_identity
 from api.relay import MAX_PAGE
 from api.sources.mutations import SourcesMutation
@@ -114,7 +115,7 @@ def _rate_limit(context: Context) -> RateLimit:
 
 
 @strawberry.type(description="Public, read-only entry points.")
-class Query(LedgerQuery, SourcesQuery, FiguresQuery):
+class Query(LedgerQuery, SourcesQuery, FiguresQuery, ModerationQuery):
     @strawberry.field(description="The API's version.")
     def version(self) -> str:
         from importlib.metadata import version
@@ -167,7 +168,7 @@ class Query(LedgerQuery, SourcesQuery, FiguresQuery):
 
 
 @strawberry.type(description="Changes, each for callers with the right role (FORBIDDEN else).")
-class Mutation(MembersMutation, SourcesMutation):
+class Mutation(MembersMutation, SourcesMutation, ModerationMutation):
     pass
 
 

@@ -23,6 +23,13 @@ from models.ledger import (
     LedgerState,
     LedgerTile,
 )
+from models.moderation import (
+    Challenge,
+    ChallengeEvent,
+    ChallengeSupport,
+    Correction,
+    PublicText,
+)
 from models.reconcile import Anomaly, AttestedFigure, ReconcileRun
 
 metadata = SQLModel.metadata
@@ -33,6 +40,10 @@ __all__ = [
     "Anomaly",
     "AttestedFigure",
     "AuthorizationCode",
+    "Challenge",
+    "ChallengeEvent",
+    "ChallengeSupport",
+    "Correction",
     "Document",
     "LedgerCheckpoint",
     "LedgerCosignature",
@@ -43,6 +54,7 @@ __all__ = [
     "OAuthClient",
     "Observation",
     "PersistedQuery",
+    "PublicText",
     "Publisher",
     "PublisherKey",
     "ReconcileRun",

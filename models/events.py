@@ -15,7 +15,10 @@ Payloads are small JSON objects (PostgreSQL refuses one over 8000 bytes; :data:`
 - ``corroborate_figure``: ``{"region", "metric", "ledger_index", "count"}``, once per run of
   consecutive new figure versions of one region and metric in an append: the versions are the
   ``attested_figure`` rows at ledger indices ``ledger_index`` to ``ledger_index + count - 1``.
-  A full reconciliation sends one per (region, metric, chunk of the append), not one per figure.
+  A full reconciliation sends one per (region, metric, chunk of the append), not one per figure;
+  a correction sends one for its new version;
+- ``corroborate_challenge``: ``{"challenge", "sequence", "state"}`` (and ``ledger_index`` for a
+  workflow event), when a challenge is filed, moves, is supported or opposed, or is claimed.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 CHECKPOINT = "corroborate_checkpoint"
 FIGURE = "corroborate_figure"
-CHANNELS = (CHECKPOINT, FIGURE)
+CHALLENGE = "corroborate_challenge"
+CHANNELS = (CHECKPOINT, FIGURE, CHALLENGE)
 #: Largest encoded payload accepted (PostgreSQL's limit is 8000 bytes, with the channel name).
 MAX_PAYLOAD = 7_900
 

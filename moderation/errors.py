@@ -16,17 +16,25 @@ class Code(StrEnum):
     #: the request is wrong whoever sends it: not allowed from this state, a missing rationale,
     #: a text over its limit, a bad URL…
     BAD_USER_INPUT = "BAD_USER_INPUT"
+    #: no such challenge, figure, observation or document
+    NOT_FOUND = "NOT_FOUND"
+    #: a member's filing limits (daily limit, per target, locked after rejections)
+    RATE_LIMITED = "RATE_LIMITED"
 
 
 class ModerationError(Exception):
     """A refusal a client can see. Nothing was decided and nothing is to be written."""
 
-    def __init__(self, code: Code, message: str, *, field: str | None = None) -> None:
+    def __init__(
+        self, code: Code, message: str, *, field: str | None = None, **extra: object
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         #: the input field at fault, when there is one (``evidence.links[2]``, ``rationale``)
         self.field = field
+        #: more for the client's ``extensions`` (a limit's name, when it lifts)
+        self.extra = extra
 
 
 class TransitionRefused(ModerationError):
@@ -35,3 +43,7 @@ class TransitionRefused(ModerationError):
 
 class ChallengeRefused(ModerationError):
     """A challenge that cannot be filed as given: see ``moderation.challenges``."""
+
+
+class Refused(ModerationError):
+    """Anything else moderation refuses: an unknown challenge, a second support, a limit."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
@@ -36,6 +36,8 @@ from ingest.reconcile.figures import Status
 from models.reconcile import AttestedFigure as FigureRow
 
 if TYPE_CHECKING:
+    from api.moderation.types import Correction
+
     FigureStatus = Status
 else:
     FigureStatus = enum_from_domain(
@@ -261,6 +263,30 @@ class AttestedFigure(relay.Node):
     @strawberry.field(description="The region it is for.")
     def region(self) -> Region:
         return Region.known(self.region_code)
+
+    @strawberry.field(
+        description="The correction that wrote this version (status CORRECTED), with the old "
+        "value, the reason and who decided it; null for an attestation."
+    )
+    async def correction(
+        self, info: Info[Context, None]
+    ) -> Annotated[Correction, strawberry.lazy("api.moderation.types")] | None:
+        from api.moderation.types import Correction, figure_corrections
+
+        row = await figure_corrections(info.context, "ledger_index").load(self.ledger_index)
+        return None if row is None else Correction.of(row)
+
+    @strawberry.field(
+        description="The correction that deprecated this version: its value was replaced by a "
+        "moderation decision; the version is kept, never deleted. Null when none did."
+    )
+    async def deprecated_by(
+        self, info: Info[Context, None]
+    ) -> Annotated[Correction, strawberry.lazy("api.moderation.types")] | None:
+        from api.moderation.types import Correction, figure_corrections
+
+        row = await figure_corrections(info.context, "supersedes").load(self.ledger_index)
+        return None if row is None else Correction.of(row)
 
     @strawberry.field(
         description="What each publisher contributed, lineage by lineage.",

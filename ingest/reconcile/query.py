@@ -35,7 +35,9 @@ class FigureNotFound(LookupError):
 
 
 async def attestations(session: AsyncSession, indices: Sequence[int]) -> dict[int, dict[str, Any]]:
-    """The ``attestation`` records at ``indices`` ({"figure", "supersedes", "version"})."""
+    """The figure version records at ``indices`` ({"figure", "supersedes", "version"}): the
+    ``attestation`` leaves reconciliation writes and the ``correction`` leaves moderation writes
+    (which add ``challenge`` and ``correction``)."""
     found: dict[int, dict[str, Any]] = {}
     wanted = sorted(set(indices))
     for start in range(0, len(wanted), 500):
@@ -44,7 +46,7 @@ async def attestations(session: AsyncSession, indices: Sequence[int]) -> dict[in
         )
         for idx, body in rows:
             kind, record = parse_leaf_body(bytes(body), check_canonical=False)
-            if kind == "attestation":
+            if kind in ("attestation", "correction"):
                 found[int(idx)] = record
     return found
 
