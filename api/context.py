@@ -42,6 +42,9 @@ class Context:
     operation_type: OperationType | None = None
     #: set by a resolver that reads something about the caller: the result is theirs alone
     uncacheable: bool = False
+    #: a websocket's ``connection_init`` payload (graphql-transport-ws); its ``authorization``
+    #: (``Bearer <token>``) signs the connection in
+    connection_params: dict[str, Any] | None = None
     _loaders: dict[Any, Any] = field(default_factory=dict)
 
     def reset_loaders(self) -> None:

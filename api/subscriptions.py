@@ -10,8 +10,9 @@ import strawberry
 
 from api.figures.subscriptions import FiguresSubscription
 from api.ledger.subscriptions import LedgerSubscription
+from api.moderation.subscriptions import ModerationSubscription
 
 
 @strawberry.type(description="Changes pushed to a client as they are committed (websocket).")
-class Subscription(LedgerSubscription, FiguresSubscription):
+class Subscription(LedgerSubscription, FiguresSubscription, ModerationSubscription):
     pass
