@@ -395,7 +395,36 @@ async def reconcile_after(runtime: Any) -> dict[str, Any] | None:
     report = await reconcile(
         runtime.sessions, runtime.write_sessions, runtime.log, tolerances=_tolerances(runtime)
     )
-    return report.as_dict()
+    return await open_system_challenges(runtime, report.as_dict())
+
+
+async def open_system_challenges(runtime: Any, report: dict[str, Any]) -> dict[str, Any]:
+    """Open the system challenges on the figures a reconciliation run made DISPUTED
+    (``moderation/store.py``) and add what was done to its report (``system_challenges``)."""
+    from moderation.store import open_system_challenges as open_them
+
+    settings = runtime.settings
+    done = {"opened": 0, "skipped_open": 0, "left_over": 0}
+    if report.get("new_versions") and settings.moderation_system_max_per_run:
+        found = await open_them(
+            runtime.write_sessions,
+            runtime.log,
+            int(report["run"]),
+            min_spread_ratio=settings.moderation_system_min_spread_ratio,
+            max_per_run=settings.moderation_system_max_per_run,
+        )
+        done = {
+            "opened": found.opened,
+            "skipped_open": found.skipped_open,
+            "left_over": found.left_over,
+        }
+        report["log_size"] = await _log_size(runtime)
+    return report | {"system_challenges": done}
+
+
+async def _log_size(runtime: Any) -> int:
+    async with runtime.sessions() as session:
+        return int(await runtime.log.size(session))
 
 
 def _tolerances(runtime: Any) -> dict[str, Any]:
@@ -409,10 +438,22 @@ def _tolerances(runtime: Any) -> dict[str, Any]:
 
 
 def _reconciled_line(report: dict[str, Any]) -> str:
-    return (
+    line = (
         f"reconciled ({report['mode']}, run {report['run']}): {report['regions']:,} regions, "
         f"{report['figures']:,} figures, {report['new_versions']:,} new versions "
         f"in {report['seconds']:.1f} s"
+    )
+    return line + system_challenges_text(report)
+
+
+def system_challenges_text(report: dict[str, Any]) -> str:
+    """``; 12 system challenges opened (3 already open, 40 over the run's cap)``, or nothing."""
+    found = report.get("system_challenges") or {}
+    if not any(found.values()):
+        return ""
+    return (
+        f"; {found['opened']:,} system challenges opened ({found['skipped_open']:,} already "
+        f"open, {found['left_over']:,} over the run's cap)"
     )
 
 
@@ -529,7 +570,7 @@ def cmd_demo_load(args: argparse.Namespace) -> int:
                 runtime.log,
                 tolerances=_tolerances(runtime),
             )
-            found["reconciliation"] = reconciled.as_dict()
+            found["reconciliation"] = await open_system_challenges(runtime, reconciled.as_dict())
         return found
 
     result = _run(args, body)

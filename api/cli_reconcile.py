@@ -15,7 +15,13 @@ import sys
 from typing import Any
 
 from api.cli import CommandError, _common
-from api.cli_ingest import _print_json, _run, _tolerances
+from api.cli_ingest import (
+    _print_json,
+    _run,
+    _tolerances,
+    open_system_challenges,
+    system_challenges_text,
+)
 
 
 def _metric(text: str | None) -> str | None:
@@ -100,6 +106,9 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
             more = f" and {len(otherwise) - 8} more" if len(otherwise) > 8 else ""
             text += f"; fits otherwise in {shown}{more}"
         lines.append(text)
+    opened = system_challenges_text(report)
+    if opened:
+        lines.append("moderation: " + opened.removeprefix("; "))
     lines.append(f"ledger: size {report['log_size']:,}")
     return lines
 
@@ -128,7 +137,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
             full=args.full,
             progress=say,
         )
-        return report.as_dict()
+        return await open_system_challenges(runtime, report.as_dict())
 
     report = _run(args, body)
     if args.json:

@@ -70,8 +70,14 @@ def classify(error: GraphQLError) -> None:
     if isinstance(original, ApiError):
         error.extensions = {**(error.extensions or {}), **(original.extensions or {})}
         return
+    if error.path is None and error.message.startswith("Variable"):
+        # a variable's value that does not coerce: graphql-core keeps the scalar's own error
+        # (a ValueError from parsing "yesterday" as a DateTime) as the original error
+        error.original_error = None
+        error.extensions = {**(error.extensions or {}), "code": ErrorCode.BAD_USER_INPUT.value}
+        return
     if original is None:
-        # raised by graphql-core itself: a syntax error, a validation rule, a variable's value
+        # raised by graphql-core itself: a syntax error, a validation rule
         if error.message.startswith("Syntax Error"):
             code = ErrorCode.GRAPHQL_PARSE_FAILED
         elif error.path is None and error.message.startswith("Variable"):

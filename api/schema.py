@@ -13,6 +13,7 @@ from strawberry import relay
 from strawberry.types import Info
 from strawberry.types.base import StrawberryObjectDefinition
 
+from api.analytics.schema import AnalyticsQuery
 from api.context import Context
 from api.errors import ApiError, ErrorCode, classify
 from api.figures.schema import FiguresQuery
@@ -115,7 +116,7 @@ def _rate_limit(context: Context) -> RateLimit:
 
 
 @strawberry.type(description="Public, read-only entry points.")
-class Query(LedgerQuery, SourcesQuery, FiguresQuery, ModerationQuery):
+class Query(LedgerQuery, SourcesQuery, FiguresQuery, ModerationQuery, AnalyticsQuery):
     @strawberry.field(description="The API's version.")
     def version(self) -> str:
         from importlib.metadata import version

@@ -229,6 +229,20 @@ class Settings(BaseSettings):
         "when its lineages' spread is at most max(absolute, relative * value).",
     )
 
+    moderation_system_min_spread_ratio: float = Field(
+        default=0.25,
+        ge=0,
+        description="A reconciliation run opens a system challenge on each figure it makes "
+        "DISPUTED whose lineages differ by at least this share of its value.",
+    )
+    moderation_system_max_per_run: int = Field(
+        default=100,
+        ge=0,
+        le=100_000,
+        description="At most this many system challenges per reconciliation run, the widest "
+        "disputes first (0: none).",
+    )
+
     auth_issuer: str = Field(
         default="",
         description="The authorization server's issuer URL (the `iss` of its tokens and the base "

@@ -248,4 +248,9 @@ class Correction(SQLModel, table=True):
     decided_by: list[str] = Field(sa_column=Column(JSON, nullable=False))
     quorum: int = Field(sa_column=Column(Integer, nullable=False))
     publishers: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    reverts: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger, nullable=True),
+        description="The correction an appeal overturned, whose superseded value this restores.",
+    )
     created_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -557,6 +557,8 @@ async def act(
         correction = None
         if wanted is Action.CONFIRM_UPHOLD:
             correction = await _correct(writer, row, view, transition)
+        elif view.state is State.APPEALED and transition.to_state in DECISIONS - {State.UPHELD}:
+            correction = await _revert(writer, row, transition)
         _advance(row, transition, moment)
         await session.flush()
         return Recorded(row.id or 0, transition.to_state, tuple(writer.appended), correction)
@@ -642,7 +644,6 @@ async def _correct(
     old_value, new_value = latest.value, int(proposal.proposed_value)
     reason = proposal.rationale
     decided_by = [proposal.actor, transition.actor]
-    evidence = await _evidence_digest(session, row)
     content = dict(record["figure"])
     previous_status = content["status"]
     content.update(
@@ -653,6 +654,36 @@ async def _correct(
             f"from {old_value:,} ({previous_status}) to {new_value:,}: {reason}"
         ),
     )
+    return await _write_version(
+        writer,
+        challenge=row,
+        latest=latest,
+        content=content,
+        status=str(Status.CORRECTED),
+        new_value=new_value,
+        reason=reason,
+        decided_by=decided_by,
+        reverts=None,
+    )
+
+
+async def _write_version(
+    writer: _Writer,
+    *,
+    challenge: Challenge,
+    latest: AttestedFigure,
+    content: dict[str, Any],
+    status: str,
+    new_value: int,
+    reason: str,
+    decided_by: list[str],
+    reverts: int | None,
+) -> int:
+    """Append the ``correction`` leaf that is the figure's next version, deprecate ``latest``."""
+    session = writer.session
+    row = challenge
+    old_value = latest.value
+    evidence = await _evidence_digest(session, row)
     version = latest.version + 1
     body = leaf_body(
         CORRECTION_KIND,
@@ -665,6 +696,7 @@ async def _correct(
                 "old_value": old_value,
                 "quorum": len(set(decided_by)),
                 "reason": reason,
+                "reverts": reverts,
             },
             "figure": content,
             "supersedes": latest.ledger_index,
@@ -684,7 +716,7 @@ async def _correct(
             version=version,
             latest=True,
             value=new_value,
-            status=str(Status.CORRECTED),
+            status=status,
             spread=latest.spread,
             spread_ratio=latest.spread_ratio,
             lineages=latest.lineages,
@@ -712,6 +744,7 @@ async def _correct(
             decided_by=decided_by,
             quorum=len(set(decided_by)),
             publishers=list(row.publishers),
+            reverts=reverts,
             created_at=writer.now,
         )
     )
@@ -721,6 +754,45 @@ async def _correct(
         {"region": latest.region, "metric": latest.metric, "ledger_index": index, "count": 1},
     )
     return index
+
+
+async def _revert(writer: _Writer, row: Challenge, transition: Transition) -> int | None:
+    """An appeal overturned the uphold that corrected a figure: write the value back (a
+    ``correction`` leaf whose ``reverts`` names the correction), if that correction is still the
+    figure's latest version (new data may have superseded it already: then nothing to undo)."""
+    session = writer.session
+    done = (
+        await session.execute(
+            select(Correction)
+            .where(Correction.challenge_id == row.id)  # type: ignore[arg-type]
+            .order_by(Correction.ledger_index.desc())  # type: ignore[attr-defined]
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    if done is None or done.reverts is not None:
+        return None
+    latest = await session.get(AttestedFigure, done.ledger_index)
+    if latest is None or not latest.latest:
+        return None
+    restored = await session.get(AttestedFigure, done.supersedes)
+    assert restored is not None
+    content = dict((await _figure_record(session, restored.ledger_index))["figure"])
+    reason = transition.rationale
+    content["explanation"] = (
+        f"{content['explanation']}; correction of challenge {row.id} overturned on appeal by "
+        f"{transition.actor}: {reason}"
+    )
+    return await _write_version(
+        writer,
+        challenge=row,
+        latest=latest,
+        content=content,
+        status=restored.status,
+        new_value=restored.value,
+        reason=reason,
+        decided_by=[transition.actor],
+        reverts=done.ledger_index,
+    )
 
 
 async def _figure_record(session: AsyncSession, index: int) -> dict[str, Any]:

@@ -46,7 +46,13 @@ def test_reconcile_show_disputed_and_incremental_after_ingest(db_url: str, tmp_p
     assert report["mode"] == "full" and report["run"] == 1
     assert report["figures"] == report["new_versions"] == sum(report["by_status"].values()) > 0
     assert set(report["by_status"]) <= {"ATTESTED", "DISPUTED", "SINGLE_SOURCE"}
-    assert _ledger_size(env) == before + report["new_versions"] == report["log_size"]
+    # and a system challenge on each of the widest disputes, up to the run's cap (100)
+    opened = report["system_challenges"]
+    disputed = report["by_status"].get("DISPUTED", 0)
+    assert opened["opened"] == 100 and opened["skipped_open"] == 0
+    assert 0 < opened["left_over"] <= disputed - 100
+    assert _ledger_size(env) == before + report["new_versions"] + opened["opened"]
+    assert _ledger_size(env) == report["log_size"]
     linked = {tuple(link["publishers"]) for link in report["lineages"]}
     assert ("it-dpc", "jhu-csse") in linked
     shifts = {s["publisher"]: s for s in report["date_shifts"]}
@@ -131,7 +137,10 @@ def test_reconcile_show_disputed_and_incremental_after_ingest(db_url: str, tmp_p
     again = ingested["reconciliation"]
     assert again["mode"] == "incremental" and again["regions"] == 1
     assert 0 < again["new_versions"] <= 4  # the day's cumulative figure and the daily ones
-    assert _ledger_size(env) == size + ingested["ledger"]["leaves"] + again["new_versions"]
+    opened_again = again["system_challenges"]["opened"]
+    assert _ledger_size(env) == (
+        size + ingested["ledger"]["leaves"] + again["new_versions"] + opened_again
+    )
 
     last_day = DPC.read_text(encoding="utf-8").splitlines()[-1].split("T")[0]
     day = dt.date.fromisoformat(last_day).isoformat()

@@ -144,6 +144,7 @@ def upgrade() -> None:
         sa.Column("decided_by", sa.JSON(), nullable=False),
         sa.Column("quorum", sa.Integer(), nullable=False),
         sa.Column("publishers", sa.JSON(), nullable=False),
+        sa.Column("reverts", sa.BigInteger(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["challenge_id"], ["challenge.id"], ondelete="RESTRICT"),
         sa.PrimaryKeyConstraint("ledger_index"),

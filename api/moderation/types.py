@@ -361,6 +361,9 @@ class Correction:
     )
     quorum: int = strawberry.field(description="How many different moderators decided it (2).")
     publishers: list[str] = strawberry.field(description="The publishers the figure rests on.")
+    reverts: int | None = strawberry.field(
+        description="The correction an appeal overturned (this one writes the old value back)."
+    )
     created_at: dt.datetime = strawberry.field(description="When it was written.")
 
     @strawberry.field(description="The correction's inclusion proof under the latest checkpoint.")
@@ -391,6 +394,7 @@ class Correction:
             decided_by=list(row.decided_by),
             quorum=row.quorum,
             publishers=list(row.publishers),
+            reverts=row.reverts,
             created_at=as_utc(row.created_at),
         )
 

@@ -642,8 +642,10 @@ def test_the_log_holds_every_leaf_reported(databases: Databases, backend: str) -
 
 def test_documents_verify_against_their_originals(databases: Databases, backend: str) -> None:
     ingested = databases.get(backend)
-    wanted = ["who-2020-12-13", "ctp-website", "dpc", "jhu-us-deaths"]
+    wanted = ["who-2020-12-13", "ctp-website", "dpc"]
     chosen = [case for case in wanted if case in ingested.reports]
+    if not chosen:  # re-deriving a JHU US county file costs minutes; tests/test_cli_ingest.py
+        pytest.skip("verified where the smaller files are (documents verify runs on both)")
     ids = [ingested.reports[c].document_id or 0 for c in chosen]
 
     async def run() -> list[Any]:

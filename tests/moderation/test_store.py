@@ -145,3 +145,39 @@ async def test_refusals_write_nothing(demo_runtime: Runtime) -> None:
         await count(demo_runtime, t) for t in (LedgerEntry, ChallengeEvent, Challenge, PublicText)
     ]
     assert after == before
+
+
+async def test_an_appeal_that_overturns_the_uphold_writes_the_old_value_back(
+    demo_runtime: Runtime,
+) -> None:
+    rt, w = demo_runtime, demo_runtime.write_sessions
+    figure = await latest_figure(rt, "ITA", "cases_cumulative", "2020-06-01")
+    cid = (await file(rt, ADA, figure)).challenge_id
+    for actor, action, extra in (
+        (MOD_A, "triage", {}),
+        (MOD_A, "start_review", {}),
+        (MOD_A, "uphold", {"rationale": "seems right", "corrected_value": figure.value + 10}),
+        (MOD_B, "confirm_uphold", {"rationale": "agreed"}),
+        (ADA, "appeal", {"rationale": "I was wrong after all: DPC's value stands"}),
+    ):
+        await store.act(w, rt.log, actor, cid, action, **extra)
+    with pytest.raises(ModerationError) as refused:  # who decided may not decide the appeal
+        await store.act(w, rt.log, MOD_B, cid, "reject", rationale="no")
+    assert refused.value.code is Code.FORBIDDEN
+    mod_c = Actor("account:12", frozenset({"member", "moderator"}))
+    done = await store.act(w, rt.log, mod_c, cid, "reject", rationale="DPC never revised it")
+    assert done.state is State.REJECTED and done.correction is not None
+    now = await latest_figure(rt, "ITA", "cases_cumulative", "2020-06-01")
+    assert (now.value, now.status, now.version) == (figure.value, figure.status, figure.version + 2)
+    assert now.digest == figure.digest and "overturned on appeal" in now.explanation
+    async with rt.sessions() as session:
+        revert = await session.get(Correction, done.correction)
+        assert revert is not None and revert.reverts is not None
+        assert (revert.old_value, revert.new_value) == (figure.value + 10, figure.value)
+        leaf = await session.get(LedgerEntry, done.correction)
+        assert leaf is not None
+        _, record = parse_leaf_body(bytes(leaf.body))
+        assert record["correction"]["reverts"] == revert.reverts
+        assert record["figure"]["value"] == figure.value
+    with pytest.raises(ModerationError):  # final
+        await store.act(w, rt.log, ADA, cid, "appeal", rationale="again")

@@ -1,0 +1,1 @@
+"""GraphQL for the sentiment analytics (``analytics/``): the public ``sentiment`` root field."""
