@@ -42,7 +42,7 @@ from models.moderation import (
 )
 from models.reconcile import AttestedFigure
 from moderation import reputation
-from moderation.actors import MEMBER, SYSTEM, Actor
+from moderation.actors import MEMBER, MODERATOR, SYSTEM, Actor
 from moderation.challenges import (
     ChallengeFiling,
     TargetKind,
@@ -53,6 +53,7 @@ from moderation.challenges import (
 from moderation.errors import Code, Refused, TransitionRefused
 from moderation.text import clean_text
 from moderation.workflow import (
+    APPEAL_ROUND,
     DECISIONS,
     Action,
     ChallengeView,
@@ -144,13 +145,28 @@ class _Writer:
 async def track_record(session: AsyncSession, member: str) -> reputation.TrackRecord:
     """The member's track record (``moderation/reputation.py``)."""
     decided = [str(State.UPHELD), str(State.REJECTED)]
-    rows = (
+    # a decision under appeal still counts, as it was, until the appeal decides otherwise
+    appeal = (
+        select(_EVENT.c.challenge_id, _EVENT.c.from_state.label("before"))
+        .where(_EVENT.c.action == str(Action.APPEAL))
+        .subquery()
+    )
+    found = (
         await session.execute(
-            select(_CHALLENGE.c.state, _CHALLENGE.c.decided_at)
-            .where(_CHALLENGE.c.filer == member, _CHALLENGE.c.state.in_(decided))
+            select(_CHALLENGE.c.state, _CHALLENGE.c.decided_at, appeal.c.before)
+            .outerjoin(appeal, appeal.c.challenge_id == _CHALLENGE.c.id)
+            .where(
+                _CHALLENGE.c.filer == member,
+                _CHALLENGE.c.state.in_([*decided, *(str(s) for s in APPEAL_ROUND)]),
+            )
             .order_by(_CHALLENGE.c.decided_at.desc(), _CHALLENGE.c.id.desc())
         )
     ).all()
+    rows = [
+        (before if state in APPEAL_ROUND else state, when)
+        for state, when, before in found
+        if (before if state in APPEAL_ROUND else state) in decided
+    ]
     upheld = sum(1 for state, _ in rows if state == State.UPHELD)
     recent = tuple(
         (state == State.REJECTED, _aware(when))
@@ -608,8 +624,6 @@ def _advance(row: Challenge, transition: Transition, now: dt.datetime) -> None:
         row.claimed_by = row.claimed_until = None
         if transition.action is Action.MARK_DUPLICATE:
             row.duplicate_of = transition.duplicate_of
-    elif transition.to_state is State.APPEALED:
-        row.decided_at = None
 
 
 # --- corrections ----------------------------------------------------------------------------
@@ -884,9 +898,8 @@ async def take_stance(
             row.fresh_support += sign * record.weight
         row.supporters += stance == "support"
         row.opponents += stance == "oppose"
-        trusted = await _trusted_weight(session, challenge_id) + (
-            0 if record.fresh else sign * record.weight
-        )
+        await session.flush()  # the new stance is summed with the others
+        trusted = await _trusted_weight(session, challenge_id)
         row.support_weight = reputation.support_weight(trusted, row.fresh_support)
         row.updated_at = moment
         await session.flush()
@@ -937,6 +950,13 @@ async def claim(
         if row is None:
             raise Refused(Code.NOT_FOUND, f"expected an existing challenge, got ID {challenge_id}")
         _, view = await load_view(session, challenge_id)
+        if not actor.has_role(MODERATOR) or actor.is_system:
+            raise Refused(Code.FORBIDDEN, f"claim: expected a moderator, got {actor.describe()}")
+        if not release and State(row.state) not in QUEUE_STATES:
+            raise Refused(
+                Code.BAD_USER_INPUT,
+                f"claim: challenge {challenge_id} is {row.state}, not waiting on a moderator",
+            )
         if not allowed_actions(view, actor):
             raise Refused(
                 Code.FORBIDDEN,
