@@ -10,7 +10,7 @@ same claim on the same target (the later one is linked to the open one as a dupl
 
 Limits (docs/moderation.md): evidence text 1–5,000 characters; at most 10 links, each an
 absolute ``http``/``https`` URL of printable ASCII, at most 2,000 characters, with a host and no
-user name or password; a claimed value is an integer 0 … 2^53 − 1. Texts are kept as typed
+user name or password; a claimed value is an integer within ±(2^53 − 1) (daily counts can be negative). Texts are kept as typed
 (``moderation/text.py``).
 """
 
@@ -165,10 +165,11 @@ def _version_seen(kind: TargetKind, value: object) -> int | None:
 def _claimed_value(value: object) -> int | None:
     if value is None:
         return None
-    if type(value) is not int or not 0 <= value <= MAX_CLAIMED_VALUE:
+    if type(value) is not int or not -MAX_CLAIMED_VALUE <= value <= MAX_CLAIMED_VALUE:
         raise _refuse(
             "claimed_value",
-            f"expected none or an integer from 0 to {MAX_CLAIMED_VALUE:,}, got {value!r:.40}",
+            f"expected none or an integer from -{MAX_CLAIMED_VALUE:,} to {MAX_CLAIMED_VALUE:,} "
+            f"(daily counts can be negative), got {value!r:.40}",
         )
     return value
 

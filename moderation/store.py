@@ -44,6 +44,7 @@ from models.reconcile import AttestedFigure
 from moderation import reputation
 from moderation.actors import MEMBER, MODERATOR, SYSTEM, Actor
 from moderation.challenges import (
+    MAX_CLAIMED_VALUE,
     ChallengeFiling,
     TargetKind,
     duplicate_key,
@@ -605,10 +606,10 @@ def _check_corrected_value(row: Challenge, action: Action, value: int) -> None:
             "feeds through a challenge on that figure)",
             field="corrected_value",
         )
-    if type(value) is not int or not 0 <= value <= 2**53 - 1:
+    if type(value) is not int or abs(value) > MAX_CLAIMED_VALUE:
         raise Refused(
             Code.BAD_USER_INPUT,
-            f"correctedValue: expected an integer from 0 to {2**53 - 1:,}, got {value!r:.40}",
+            f"correctedValue: expected an integer within ±{MAX_CLAIMED_VALUE:,}, got {value!r:.40}",
             field="corrected_value",
         )
 

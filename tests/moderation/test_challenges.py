@@ -125,14 +125,16 @@ def test_a_target_kind_outside_the_three_is_refused():
     )
 
 
-@pytest.mark.parametrize("bad", [-1, True, 1.5, "12", MAX_CLAIMED_VALUE + 1])
-def test_a_claimed_value_is_a_safe_non_negative_integer(bad):
+@pytest.mark.parametrize("bad", [-MAX_CLAIMED_VALUE - 1, True, 1.5, "12", MAX_CLAIMED_VALUE + 1])
+def test_a_claimed_value_is_a_safe_integer(bad):
     error = refused(claimed_value=bad)
     assert error.field == "claimed_value"
 
 
 def test_claimed_values_at_the_edges_and_none():
     assert filing(claimed_value=0).claimed_value == 0
+    assert filing(claimed_value=-349_116).claimed_value == -349_116  # a daily count's revision
+    assert filing(claimed_value=-MAX_CLAIMED_VALUE).claimed_value == -MAX_CLAIMED_VALUE
     assert filing(claimed_value=MAX_CLAIMED_VALUE).claimed_value == MAX_CLAIMED_VALUE
     assert filing(claimed_value=None).claimed_value is None
 
