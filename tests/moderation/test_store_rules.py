@@ -719,8 +719,8 @@ async def test_what_is_asked_is_checked_before_anything_is_written(demo_runtime:
             "only with uphold",
         ),
         (
-            "a negative corrected value",
-            act(rt, MOD_A, cid, "uphold", rationale="r", corrected_value=-1),
+            "a corrected value past what JSON keeps exactly",
+            act(rt, MOD_A, cid, "uphold", rationale="r", corrected_value=-(2**53)),
             Code.BAD_USER_INPUT,
             "expected an integer",
         ),
