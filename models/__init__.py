@@ -26,6 +26,7 @@ from models.ledger import (
 from models.moderation import (
     Challenge,
     ChallengeEvent,
+    ChallengeNote,
     ChallengeSupport,
     Correction,
     PublicText,
@@ -42,6 +43,7 @@ __all__ = [
     "AuthorizationCode",
     "Challenge",
     "ChallengeEvent",
+    "ChallengeNote",
     "ChallengeSupport",
     "Correction",
     "Document",

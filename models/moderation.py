@@ -254,3 +254,18 @@ class Correction(SQLModel, table=True):
         description="The correction an appeal overturned, whose superseded value this restores.",
     )
     created_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class ChallengeNote(SQLModel, table=True):
+    """A moderator's note on a challenge, for the other moderators only (never on the log)."""
+
+    __tablename__ = "challenge_note"
+    __table_args__ = (Index("ix_challenge_note_challenge", "challenge_id", "id"),)
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    challenge_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("challenge.id", ondelete="RESTRICT"), nullable=False)
+    )
+    author: str = Field(sa_column=Column(String(64), nullable=False))
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

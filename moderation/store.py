@@ -36,6 +36,7 @@ from models.ingest import Document, Observation, Publisher
 from models.moderation import (
     Challenge,
     ChallengeEvent,
+    ChallengeNote,
     ChallengeSupport,
     Correction,
     PublicText,
@@ -988,6 +989,33 @@ async def claim(
             {"challenge": challenge_id, "sequence": row.next_sequence - 1, "state": row.state},
         )
         return row
+
+
+MAX_NOTE_CHARS = 5_000
+
+
+async def add_note(
+    write_sessions: Sessions,
+    actor: Actor,
+    challenge_id: int,
+    text: object,
+    *,
+    now: dt.datetime | None = None,
+) -> ChallengeNote:
+    """A moderator's note on a challenge, for the other moderators (never on the log, never
+    shown to members): what was checked, whom to ask."""
+    if actor.is_system or not actor.has_role(MODERATOR):
+        raise Refused(Code.FORBIDDEN, f"note: expected a moderator, got {actor.describe()}")
+    body = clean_text(text, field="text", required=True, max_chars=MAX_NOTE_CHARS)
+    async with write_sessions() as session, session.begin():
+        if await session.get(Challenge, challenge_id) is None:
+            raise Refused(Code.NOT_FOUND, f"expected an existing challenge, got ID {challenge_id}")
+        note = ChallengeNote(
+            challenge_id=challenge_id, author=actor.id, body=body, created_at=now or utcnow()
+        )
+        session.add(note)
+        await session.flush()
+        return note
 
 
 # --- system challenges ----------------------------------------------------------------------

@@ -428,6 +428,24 @@ class ModerationMutation:
         return await _challenge(info, number)
 
     @strawberry.mutation(
+        description="Add a note on a challenge for the other moderators (1–5,000 characters; "
+        "moderators only, never on the log, never shown to members).",
+        permission_classes=[Moderator],
+    )
+    async def add_reviewer_note(
+        self,
+        info: Info[Context, None],
+        number: ChallengeNumber,
+        text: Annotated[str, strawberry.argument(description="The note.")],
+    ) -> Challenge:
+        actor = actor_of(info.context)
+        try:
+            await store.add_note(info.context.runtime.write_sessions, actor, number, text)
+        except ModerationError as exc:
+            raise refusal(exc) from None
+        return await _challenge(info, number)
+
+    @strawberry.mutation(
         description="Claim a challenge for review for 30 minutes, or release your claim "
         "(moderators who may act on it).",
         permission_classes=[Moderator],

@@ -25,6 +25,7 @@ from api.sources.types import enum_from_domain, leaf_of, node_keys, proof_of
 from ingest.publishers import as_utc
 from models.moderation import Challenge as ChallengeRow
 from models.moderation import ChallengeEvent as EventRow
+from models.moderation import ChallengeNote as NoteRow
 from models.moderation import ChallengeSupport as StanceRow
 from models.moderation import Correction as CorrectionRow
 from models.moderation import PublicText
@@ -183,6 +184,10 @@ def corrections_of(context: Context) -> DataLoader[int, list[CorrectionRow]]:
     )
 
 
+def notes(context: Context) -> DataLoader[int, list[NoteRow]]:
+    return _by_challenge(context, "moderation.notes", NoteRow, NoteRow.id)
+
+
 def texts(context: Context) -> DataLoader[int, PublicText | None]:
     async def load(ids: Sequence[int]) -> list[PublicText | None]:
         found: dict[int, PublicText] = {}
@@ -303,6 +308,17 @@ class ChallengeEvent:
             duplicate_of=row.duplicate_of,
             proposed_value=row.proposed_value,
         )
+
+
+@strawberry.type(description="A moderator's note on a challenge, for moderators only.")
+class ReviewerNote:
+    author: str = strawberry.field(description="The moderator who wrote it (pseudonymous ID).")
+    body: str = strawberry.field(description="The note as typed.")
+    created_at: dt.datetime = strawberry.field(description="When it was written.")
+
+    @classmethod
+    def of(cls, row: NoteRow) -> ReviewerNote:
+        return cls(author=row.author, body=row.body, created_at=as_utc(row.created_at))
 
 
 @strawberry.type(description="A member's support for or opposition to a challenge.")
@@ -494,6 +510,14 @@ class Challenge(relay.Node):
             history=tuple(Step(r.actor, Action(r.action), State(r.to_state)) for r in rows),
         )
         return list(allowed_actions(view, actor))
+
+    @strawberry.field(
+        description="Moderators' notes on it, oldest first (moderators only; never on the log).",
+        permission_classes=[Moderator],
+        metadata={"list_size": 10},
+    )
+    async def reviewer_notes(self, info: Info[Context, None]) -> list[ReviewerNote]:
+        return [ReviewerNote.of(row) for row in await notes(info.context).load(self.number)]
 
     @strawberry.field(
         description="The moderator who claimed it for review (moderators only).",
