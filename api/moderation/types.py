@@ -138,19 +138,23 @@ def refusal(exc: ModerationError) -> ApiError:
 # --- loaders ---------------------------------------------------------------------------------
 
 
-def challenges(context: Context) -> DataLoader[int, ChallengeRow | None]:
-    async def load(ids: Sequence[int]) -> list[ChallengeRow | None]:
-        found: dict[int, ChallengeRow] = {}
-        async with context.runtime.sessions() as session:
-            for part in chunks(sorted(set(ids))):
-                rows = await session.execute(
-                    select(ChallengeRow).where(ChallengeRow.id.in_(part))  # type: ignore[union-attr]
-                )
-                for row in rows.scalars():
-                    found[int(row.id or 0)] = row
-        return [found.get(i) for i in ids]
+def _one_by(context: Context, name: str, model: Any, column: str) -> DataLoader[int, Any | None]:
+    """``model``'s row whose ``column`` is the key (None where there is none), batched."""
 
-    return context.loader("moderation.challenges", lambda _: DataLoader(load_fn=load))
+    async def load(keys: Sequence[int]) -> list[Any | None]:
+        found: dict[int, Any] = {}
+        key = getattr(model, column)
+        async with context.runtime.sessions() as session:
+            for part in chunks(sorted(set(keys))):
+                for row in (await session.execute(select(model).where(key.in_(part)))).scalars():
+                    found[int(getattr(row, column))] = row
+        return [found.get(k) for k in keys]
+
+    return context.loader(name, lambda _: DataLoader(load_fn=load))
+
+
+def challenges(context: Context) -> DataLoader[int, ChallengeRow | None]:
+    return _one_by(context, "moderation.challenges", ChallengeRow, "id")
 
 
 def _by_challenge(
@@ -189,35 +193,13 @@ def notes(context: Context) -> DataLoader[int, list[NoteRow]]:
 
 
 def texts(context: Context) -> DataLoader[int, PublicText | None]:
-    async def load(ids: Sequence[int]) -> list[PublicText | None]:
-        found: dict[int, PublicText] = {}
-        async with context.runtime.sessions() as session:
-            for part in chunks(sorted(set(ids))):
-                rows = await session.execute(
-                    select(PublicText).where(PublicText.id.in_(part))  # type: ignore[union-attr]
-                )
-                for row in rows.scalars():
-                    found[int(row.id or 0)] = row
-        return [found.get(i) for i in ids]
-
-    return context.loader("moderation.texts", lambda _: DataLoader(load_fn=load))
+    return _one_by(context, "moderation.texts", PublicText, "id")
 
 
 def figure_corrections(context: Context, column: str) -> DataLoader[int, CorrectionRow | None]:
     """A figure version's ledger index → the correction that wrote it (``ledger_index``) or that
     deprecated it (``supersedes``)."""
-
-    async def load(indices: Sequence[int]) -> list[CorrectionRow | None]:
-        found: dict[int, CorrectionRow] = {}
-        key = getattr(CorrectionRow, column)
-        async with context.runtime.sessions() as session:
-            for part in chunks(sorted(set(indices))):
-                rows = await session.execute(select(CorrectionRow).where(key.in_(part)))
-                for row in rows.scalars():
-                    found[int(getattr(row, column))] = row
-        return [found.get(i) for i in indices]
-
-    return context.loader(f"moderation.corrections.{column}", lambda _: DataLoader(load_fn=load))
+    return _one_by(context, f"moderation.corrections.{column}", CorrectionRow, column)
 
 
 # --- types -----------------------------------------------------------------------------------
