@@ -19,7 +19,6 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
-from api import migrations
 from api.auth.identity import TokenError
 from api.auth.resource import Authenticator
 from api.auth.routes import routes as auth_routes
@@ -31,11 +30,12 @@ from api.logs import configure_logging
 from api.middleware import RequestContextMiddleware, RequestMetrics
 from api.persisted import PersistedQueries
 from api.response_cache import ResponseCache
-from api.runtime import Runtime, StartupError, check_database, open_runtime
 from api.schema import create_schema
-from api.settings import Settings
 from api.sources.routes import routes as source_routes
 from api.view import GraphQLHTTP
+from service import migrations
+from service.runtime import Runtime, StartupError, check_database, open_runtime
+from service.settings import Settings
 
 
 class CorroborateGraphQL(GraphQL[Context, None]):
@@ -156,7 +156,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
 def create_app_from_environment() -> Starlette:
     """The app for each of several uvicorn worker processes: settings from the environment."""
-    from api.settings import load_settings
+    from service.settings import load_settings
 
     return create_app(load_settings())
 

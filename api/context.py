@@ -12,7 +12,7 @@ from starlette.websockets import WebSocket
 from strawberry.types.graphql import OperationType
 
 from api.auth.identity import Identity
-from api.runtime import Runtime
+from service.runtime import Runtime
 
 T = TypeVar("T")
 

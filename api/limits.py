@@ -83,7 +83,7 @@ class Limits:
 
 
 def limits_from(settings: Any) -> Limits:
-    """The limits a deployment configured (``api.settings.Settings``)."""
+    """The limits a deployment configured (``service.settings.Settings``)."""
     return Limits(
         max_query_cost=settings.api_max_query_cost,
         budget_anonymous=settings.api_budget_anonymous,

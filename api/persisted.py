@@ -18,8 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from api.errors import ApiError, ErrorCode
-from api.runtime import Runtime
 from models.api import PersistedQuery
+from service.runtime import Runtime
 
 _TABLE = PersistedQuery.__table__  # type: ignore[attr-defined]
 

@@ -36,7 +36,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from api.runtime import Runtime
+from service.runtime import Runtime
 
 #: The data version: (tree size, cosignatures, last reconciliation run, publishers, last id).
 Version = tuple[int, ...]

@@ -43,7 +43,7 @@ from api.errors import ApiError, ErrorCode, code_of, error_body
 from api.limits import Budgets, Limits, charge_budget
 from api.persisted import PersistedQueries, requested_hash
 from api.response_cache import DataVersion, Entry, ResponseCache, Version, cache_key, encode_data
-from api.runtime import Runtime
+from service.runtime import Runtime
 
 log = logging.getLogger("corroborate.graphql")
 

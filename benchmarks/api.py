@@ -98,12 +98,12 @@ if not __package__:  # run as a file: keep this file from shadowing the `ingest`
 import httpx
 from sqlalchemy import text
 
-from api import migrations
-from api.runtime import open_runtime
-from api.settings import load_settings
-from benchmarks.ingest import DEFAULT_DATA, FILES, _mb, _say
-from benchmarks.reconcile import _copy_database, _ingest_all
+from benchmarks.ingest import DEFAULT_DATA, FILES, mb, say
+from benchmarks.reconcile import copy_database, ingest_all
 from ingest.reconcile.engine import reconcile
+from service import migrations
+from service.runtime import open_runtime
+from service.settings import load_settings
 
 THREADS = 2
 CONNECTIONS = 32
@@ -156,7 +156,7 @@ async def set_up(data: Path, directory: Path, reuse: Path | None) -> dict[str, A
             raise _fail(f"missing under {data}: {', '.join(missing)}")
     started = time.perf_counter()
     if reuse is not None:
-        _copy_database(reuse, directory)
+        copy_database(reuse, directory)
     url = f"sqlite+aiosqlite:///{database}"
     await asyncio.to_thread(migrations.upgrade, url)
     settings = load_settings(database_url=url, data_dir=directory / "data")
@@ -165,12 +165,12 @@ async def set_up(data: Path, directory: Path, reuse: Path | None) -> dict[str, A
     reconcile_s: float | None = None
     try:
         if reuse is None:
-            ingest_s, _ = await _ingest_all(runtime, data)
-            _say(f"ingested {len(FILES)} files in {ingest_s:.1f} s")
+            ingest_s, _ = await ingest_all(runtime, data)
+            say(f"ingested {len(FILES)} files in {ingest_s:.1f} s")
         async with runtime.sessions() as session:
             runs = await session.scalar(text("SELECT count(*) FROM reconcile_run"))
         if runs:
-            _say(f"{runs} reconciliation run(s) in the database already: not reconciling")
+            say(f"{runs} reconciliation run(s) in the database already: not reconciling")
         else:
             began = time.perf_counter()
             report = await reconcile(
@@ -178,12 +178,12 @@ async def set_up(data: Path, directory: Path, reuse: Path | None) -> dict[str, A
                 runtime.write_sessions,
                 runtime.log,
                 full=True,
-                progress=lambda message: _say(
+                progress=lambda message: say(
                     f"  reconcile {time.perf_counter() - began:6.2f} s  {message}"
                 ),
             )
             reconcile_s = time.perf_counter() - began
-            _say(f"reconciled: {report.figures:,} figures in {reconcile_s:.1f} s")
+            say(f"reconciled: {report.figures:,} figures in {reconcile_s:.1f} s")
         async with runtime.sessions() as session:
             figures = await session.scalar(
                 text("SELECT count(*) FROM attested_figure WHERE latest")
@@ -241,7 +241,7 @@ def start_server(
     if response_cache_bytes is not None:
         env["CORROBORATE_API_RESPONSE_CACHE_BYTES"] = str(response_cache_bytes)
     command = [_corroborate(), "serve", "--workers", str(workers), "--port", str(port)]
-    _say(f"starting {' '.join(command)} (log: {directory / 'server.log'})")
+    say(f"starting {' '.join(command)} (log: {directory / 'server.log'})")
     with (directory / "server.log").open("ab") as log:
         return subprocess.Popen(
             command,
@@ -535,7 +535,7 @@ def settle(workers: list[int], most_s: float = 120.0) -> None:
         if now - before < 0.05 * len(workers):  # under 10 % of a core each
             return
         before = now
-    _say(f"warning: the server was still busy {most_s:.0f} s after a run")
+    say(f"warning: the server was still busy {most_s:.0f} s after a run")
 
 
 def load(
@@ -581,7 +581,7 @@ def load(
         other = _machine_cpu_s() - machine_before - sum(cpu) - wrk_cpu
         failures += [f"{key}: {problem}" for problem in problems]
         settle(workers)
-        _say(
+        say(
             f"{key}: {result['rps']:,.1f} requests/s, p50 {_ms(result['p50_ms'])}, "
             f"p99 {_ms(result['p99_ms'])} ({result['requests']:,} requests, "
             f"{size:,}-byte responses; worker CPU {cpu} s){'; ' if problems else ''}"
@@ -605,7 +605,7 @@ def load(
             alone, problems = run_wrk(f"{base}/graphql", script, single, threads=1, connections=1)
             failures += [f"{key} (one connection): {problem}" for problem in problems]
             settle(workers)
-            _say(
+            say(
                 f"{key}, one connection: {alone['rps']:,.1f} requests/s, "
                 f"p50 {_ms(alone['p50_ms'])}, p99 {_ms(alone['p99_ms'])}"
             )
@@ -618,7 +618,7 @@ def load(
 # --- the machine -----------------------------------------------------------------------------
 
 
-def _cpu_model() -> str | None:
+def cpu_model_name() -> str | None:
     try:
         found = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.M)
     except OSError:
@@ -626,7 +626,7 @@ def _cpu_model() -> str | None:
     return found.group(1).strip() if found else (platform.processor() or None)
 
 
-def _cpus() -> int | None:
+def cpu_count() -> int | None:
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:
@@ -647,7 +647,7 @@ def run(args: argparse.Namespace, directory: Path) -> tuple[dict[str, Any], list
     try:
         wait_ready(server, base, directory)
         server_start_s = time.perf_counter() - began
-        _say(f"ready at {base} after {server_start_s:.1f} s")
+        say(f"ready at {base} after {server_start_s:.1f} s")
         load_before = os.getloadavg()[0]
         figures, failures = load(
             base,
@@ -684,8 +684,8 @@ def run(args: argparse.Namespace, directory: Path) -> tuple[dict[str, Any], list
         "server_start_s": round(server_start_s, 1),
         "total_s": round(time.perf_counter() - started, 1),
         "figures": setup["figures"],
-        "setup_peak_rss_mb": _mb(setup_peak_rss),
-        "server_peak_rss_mb": None if peak is None else _mb(peak),
+        "setup_peak_rss_mb": mb(setup_peak_rss),
+        "server_peak_rss_mb": None if peak is None else mb(peak),
         "load_generator": (
             f"wrk -t{THREADS} -c{CONNECTIONS} -d{args.duration}s --timeout {WRK_TIMEOUT_S}s "
             f"(warm-up {args.warmup}s; one connection {args.single}s)"
@@ -694,8 +694,8 @@ def run(args: argparse.Namespace, directory: Path) -> tuple[dict[str, Any], list
         "response_cache_bytes": args.response_cache_bytes,  # null: the server's default (on)
         "load_before": round(load_before, 2),
         "machine": f"{platform.machine()} {platform.python_implementation()} {platform.python_version()}",
-        "cpu_model": _cpu_model(),
-        "cpus": _cpus(),
+        "cpu_model": cpu_model_name(),
+        "cpus": cpu_count(),
     }, failures
 
 
@@ -755,7 +755,7 @@ def main() -> None:
     elif args.keep:
         directory = Path(tempfile.mkdtemp(prefix="corroborate-api-bench-"))
         figures, failures = run(args, directory)
-        _say(f"kept {directory}; rerun with --reuse {directory}")
+        say(f"kept {directory}; rerun with --reuse {directory}")
     else:
         with tempfile.TemporaryDirectory() as tmp:
             figures, failures = run(args, Path(tmp))

@@ -33,12 +33,12 @@ from pathlib import Path
 if not __package__:  # run as a file: keep this file from shadowing the `ingest` package
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from api import migrations
-from api.runtime import open_runtime
-from api.settings import load_settings
 from ingest.documents import ingest_document, sign_document, verify_documents
 from ingest.publishers import add_key, add_publisher, catalogue
 from ledger.note import generate_signer
+from service import migrations
+from service.runtime import open_runtime
+from service.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "real"
@@ -61,15 +61,15 @@ FILES = [
 ]
 
 
-def _owner(format: str) -> str:
+def owner(format: str) -> str:
     return next(slug for slug, spec in catalogue().items() if format in spec.formats)
 
 
-def _mb(nbytes: int) -> float:
+def mb(nbytes: int) -> float:
     return round(nbytes / 2**20, 1)
 
 
-def _say(message: str) -> None:
+def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
@@ -89,14 +89,14 @@ async def run(data: Path, directory: Path) -> dict[str, float | int | str]:
         started = time.perf_counter()
         known = catalogue()
         signers = {}
-        for slug in dict.fromkeys(_owner(fmt) for _, fmt in FILES):
+        for slug in dict.fromkeys(owner(fmt) for _, fmt in FILES):
             signers[slug] = generate_signer(f"{slug}.bench")
             async with runtime.write_sessions() as session, session.begin():
                 await runtime.log.lock(session)
                 await add_publisher(session, known[slug])
                 await add_key(session, runtime.log, slug, signers[slug].vkey)
         for path, fmt in FILES:
-            slug = _owner(fmt)
+            slug = owner(fmt)
             content = (data / path).read_bytes()
             note = sign_document(
                 content, publisher=slug, format=fmt, name=Path(path).name, signer=signers[slug]
@@ -111,7 +111,7 @@ async def run(data: Path, directory: Path) -> dict[str, float | int | str]:
                 note=note,
             )
             observations += report.observations
-            _say(
+            say(
                 f"{path}: {report.records} rows, {report.observations} observations "
                 f"({report.new} new, {report.revised} revised, {report.unchanged} unchanged), "
                 f"{report.leaves} leaves in {report.seconds:.1f} s "
@@ -121,7 +121,7 @@ async def run(data: Path, directory: Path) -> dict[str, float | int | str]:
         peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         async with runtime.sessions() as session:
             leaves = await runtime.log.size(session)
-        _say(f"ingested {len(FILES)} files in {total:.1f} s; verifying every document")
+        say(f"ingested {len(FILES)} files in {total:.1f} s; verifying every document")
         started = time.perf_counter()
         async with runtime.sessions() as session:
             checks = await verify_documents(session, runtime.log, runtime.settings.data_dir)
@@ -138,10 +138,10 @@ async def run(data: Path, directory: Path) -> dict[str, float | int | str]:
         "observations": observations,
         "observations_per_s": round(observations / total),
         "leaves": leaves,
-        "peak_rss_mb": _mb(peak_rss),
+        "peak_rss_mb": mb(peak_rss),
         "verify_s": round(verify, 1),
         "verify_observations": sum(check.observations for check in checks),
-        "verify_peak_rss_mb": _mb(verify_peak_rss),
+        "verify_peak_rss_mb": mb(verify_peak_rss),
         "machine": f"{platform.machine()} {platform.python_implementation()} {platform.python_version()}",
     }
 
@@ -156,7 +156,7 @@ def main() -> None:
         directory.mkdir(parents=True, exist_ok=True)
         figures = asyncio.run(run(args.data, directory))
         stored = [p for p in directory.glob("bench.db*") if p.name != "bench.db-shm"]
-        figures["db_mb"] = _mb(sum(p.stat().st_size for p in stored))  # file and WAL
+        figures["db_mb"] = mb(sum(p.stat().st_size for p in stored))  # file and WAL
     print(json.dumps(figures))
 
 

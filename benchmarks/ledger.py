@@ -22,14 +22,14 @@ from pathlib import Path
 if not __package__:  # run as a file: keep this file from shadowing the `ledger` package
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from api import migrations
-from api.runtime import open_runtime
-from api.settings import load_settings
 from ledger import merkle
 from ledger.bundle import verify_bundle
 from ledger.leaf import leaf_body
 from ledger.note import parse_vkey
 from ledger.provenance import proof_bundle
+from service import migrations
+from service.runtime import open_runtime
+from service.settings import load_settings
 
 
 def _p(values: list[float], q: float) -> float:

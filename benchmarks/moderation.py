@@ -96,16 +96,16 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from sqlmodel import col
 
-from api import migrations
-from api.runtime import Runtime, open_runtime
-from api.settings import load_settings
-from benchmarks.api import _cpu_model, _cpus
-from benchmarks.ingest import _mb, _say
+from benchmarks.api import cpu_count, cpu_model_name
+from benchmarks.ingest import mb, say
 from ingest.demo import load_demo
 from ingest.reconcile.engine import reconcile
 from models import AttestedFigure, Challenge, Correction, PublicText
 from moderation import reputation, store
 from moderation.actors import Actor
+from service import migrations
+from service.runtime import Runtime, open_runtime
+from service.settings import load_settings
 
 PER_MEMBER = 4  # challenges per member: under the fresh member's 5 a day even if filed at once
 FILING_DAYS = 14  # the filings are spread over this many simulated days…
@@ -225,14 +225,14 @@ async def set_up(url: str, data_dir: Path, reused: bool) -> dict[str, Any]:
         if filed:
             raise _fail(f"the database holds {filed} challenges already: expected none")
         if runs and reused:
-            _say(f"{runs} reconciliation run(s) in the database already: not loading the demo")
+            say(f"{runs} reconciliation run(s) in the database already: not loading the demo")
         else:
             began = time.perf_counter()
             await load_demo(runtime.write_sessions, runtime.log, data_dir)
-            _say(f"loaded the demo set in {time.perf_counter() - began:.1f} s")
+            say(f"loaded the demo set in {time.perf_counter() - began:.1f} s")
             began = time.perf_counter()
             report = await reconcile(runtime.sessions, runtime.write_sessions, runtime.log)
-            _say(f"reconciled: {report.figures:,} figures in {time.perf_counter() - began:.1f} s")
+            say(f"reconciled: {report.figures:,} figures in {time.perf_counter() - began:.1f} s")
     finally:
         await runtime.close()
     return {"setup_s": round(time.perf_counter() - started, 1)}
@@ -346,7 +346,7 @@ async def run_phase(name: str, jobs: Sequence[Job], concurrency: int, timings: T
             done += 1
             if done % step == 0 or done == len(jobs):
                 elapsed = time.perf_counter() - started
-                _say(
+                say(
                     f"  {name}: {done:,}/{len(jobs):,} in {elapsed:.1f} s ({done / elapsed:,.0f}/s)"
                 )
 
@@ -538,12 +538,12 @@ async def measure_queue(
         expected = min(int(by_region.get(region, 0)), QUEUE_LIMIT)
         _check_page(await list_queue(runtime, as_of, region), as_of, expected)
     try:
-        _say(
+        say(
             "the queue's plan (filtered by region):\n  "
             + (await explain(runtime, as_of)).replace("\n", "\n  ")
         )
     except Exception as exc:  # the plan is informative only
-        _say(f"no query plan: {type(exc).__name__}: {exc}")
+        say(f"no query plan: {type(exc).__name__}: {exc}")
     plain: list[float] = []
     filtered: list[float] = []
     rows = 0
@@ -626,7 +626,7 @@ async def run(args: argparse.Namespace, url: str, data_dir: Path, reused: bool) 
         start = end - dt.timedelta(days=FILING_DAYS + MODERATION_DAYS)
         planned = plan_workload(figures, args.challenges, rng, start)
         members = len({p.filer.id for p in planned})
-        _say(
+        say(
             f"{len(figures):,} latest figures; filing {len(planned):,} challenges by "
             f"{members:,} members (concurrency {args.concurrency})"
         )
@@ -634,7 +634,7 @@ async def run(args: argparse.Namespace, url: str, data_dir: Path, reused: bool) 
         load_before = os.getloadavg()[0]
         await file_all(runtime, planned, args.concurrency, timings)
         filing_s = timings.phases_s["file"]
-        _say(f"filed {len(planned):,} in {filing_s:.1f} s ({len(planned) / filing_s:,.1f}/s)")
+        say(f"filed {len(planned):,} in {filing_s:.1f} s ({len(planned) / filing_s:,.1f}/s)")
 
         acts = sum(
             {OPEN: 0, TRIAGED: 1, IN_REVIEW: 2, CORRECT: 4, ANSWERED: 4}.get(p.plan, 3)
@@ -649,7 +649,7 @@ async def run(args: argparse.Namespace, url: str, data_dir: Path, reused: bool) 
         moderation_s = sum(moderation.values())
         actions = {k: v for k, v in timings.calls.items() if k != "file"}
         transitions = sum(len(v) for v in actions.values())
-        _say(
+        say(
             f"{transitions:,} transitions in {moderation_s:.1f} s "
             f"({transitions / moderation_s:,.1f}/s)"
         )
@@ -670,7 +670,7 @@ async def run(args: argparse.Namespace, url: str, data_dir: Path, reused: bool) 
         regions = sorted({p.figure[0] for p in planned})
         as_of = max(clock.now, dt.datetime.now(dt.UTC)).replace(microsecond=0)
         queue = await measure_queue(runtime, as_of, args.queue_runs, regions)
-        _say(
+        say(
             f"queue ({queue['queue_size']:,} challenges): p50 {queue['queue_p50_ms']} ms, "
             f"p99 {queue['queue_p99_ms']} ms; by region p50 {queue['queue_region_p50_ms']} ms, "
             f"p99 {queue['queue_region_p99_ms']} ms"
@@ -708,8 +708,8 @@ async def run(args: argparse.Namespace, url: str, data_dir: Path, reused: bool) 
         "load_after": round(load_after, 2),
         "setup_s": setup["setup_s"],
         "figures": len(figures),
-        "setup_peak_rss_mb": _mb(setup_rss),
-        "peak_rss_mb": _mb(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024),
+        "setup_peak_rss_mb": mb(setup_rss),
+        "peak_rss_mb": mb(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024),
     }
 
 
@@ -762,25 +762,25 @@ def main() -> None:
             database = f"corroborate_bench_{uuid.uuid4().hex[:12]}"
             asyncio.run(_pg_exec(args.postgres, f'CREATE DATABASE "{database}"'))
             url = make_url(args.postgres).set(database=database).render_as_string(False)
-            _say(f"created PostgreSQL database {database}")
+            say(f"created PostgreSQL database {database}")
         else:
             if (directory / "bench.db").exists():
                 raise _fail(f"{directory / 'bench.db'} exists; expected an empty directory")
             if args.reuse is not None:
                 _copy(args.reuse, directory)
-                _say(f"copied {args.reuse}")
+                say(f"copied {args.reuse}")
             url = f"sqlite+aiosqlite:///{directory / 'bench.db'}"
         figures = asyncio.run(run(args, url, directory / "data", args.reuse is not None))
         if not args.postgres:
             stored = [p for p in directory.glob("bench.db*") if p.name != "bench.db-shm"]
-            figures["db_mb"] = _mb(sum(p.stat().st_size for p in stored))
+            figures["db_mb"] = mb(sum(p.stat().st_size for p in stored))
     finally:
         if database is not None and not keep:
             asyncio.run(
                 _pg_exec(args.postgres, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
             )
         if keep:
-            _say(f"kept {directory}" + (f" and database {database}" if database else ""))
+            say(f"kept {directory}" + (f" and database {database}" if database else ""))
         else:
             shutil.rmtree(directory, ignore_errors=True)
     figures.update(
@@ -788,8 +788,8 @@ def main() -> None:
             "backend": "postgresql" if args.postgres else "sqlite",
             "total_s": round(time.perf_counter() - started, 1),
             "machine": f"{platform.machine()} {platform.python_implementation()} {platform.python_version()}",
-            "cpu_model": _cpu_model(),
-            "cpus": _cpus(),
+            "cpu_model": cpu_model_name(),
+            "cpus": cpu_count(),
         }
     )
     print(json.dumps(figures), flush=True)

@@ -61,14 +61,14 @@ if not __package__:  # run as a file: keep this file from shadowing the `ingest`
 
 from sqlalchemy import text
 
-from api import migrations
-from api.runtime import Runtime, open_runtime
-from api.settings import load_settings
-from benchmarks.ingest import DEFAULT_DATA, FILES, _mb, _owner, _say
+from benchmarks.ingest import DEFAULT_DATA, FILES, mb, owner, say
 from ingest.documents import IngestReport, ingest_document, sign_document
 from ingest.publishers import add_key, add_publisher, catalogue
 from ingest.reconcile.engine import ReconcileReport, reconcile
 from ledger.note import Signer, generate_signer
+from service import migrations
+from service.runtime import Runtime, open_runtime
+from service.settings import load_settings
 
 DPC = ("italy_dpc/dpc-covid19-ita-andamento-nazionale.csv", "dpc-ita-andamento-nazionale")
 DPC_REVISION = {"nuovi_positivi": 5, "totale_casi": 5}
@@ -113,12 +113,12 @@ def _peak_rss() -> int:
 # --- set-up ----------------------------------------------------------------------------------
 
 
-async def _ingest_all(runtime: Runtime, data: Path) -> tuple[float, dict[str, Signer]]:
+async def ingest_all(runtime: Runtime, data: Path) -> tuple[float, dict[str, Signer]]:
     """benchmarks/ingest.py's registration and ingestion loop, without its verification."""
     started = time.perf_counter()
     known = catalogue()
     signers: dict[str, Signer] = {}
-    for slug in dict.fromkeys(_owner(fmt) for _, fmt in FILES):
+    for slug in dict.fromkeys(owner(fmt) for _, fmt in FILES):
         signers[slug] = generate_signer(f"{slug}.bench")
         async with runtime.write_sessions() as session, session.begin():
             await runtime.log.lock(session)
@@ -126,14 +126,14 @@ async def _ingest_all(runtime: Runtime, data: Path) -> tuple[float, dict[str, Si
             await add_key(session, runtime.log, slug, signers[slug].vkey)
     for path, fmt in FILES:
         report, seconds = await _ingest(runtime, signers, data / path, fmt)
-        _say(
+        say(
             f"{path}: {report.observations} observations ({report.new} new, "
             f"{report.revised} revised) in {seconds:.1f} s"
         )
     return time.perf_counter() - started, signers
 
 
-def _copy_database(source: Path, directory: Path) -> None:
+def copy_database(source: Path, directory: Path) -> None:
     if not (source / "bench.db").is_file() or not (source / "data").is_dir():
         raise _fail(f"--reuse {source}: expected bench.db and data/ there")
     started = time.perf_counter()
@@ -141,7 +141,7 @@ def _copy_database(source: Path, directory: Path) -> None:
         if (source / name).exists():
             shutil.copy2(source / name, directory / name)
     shutil.copytree(source / "data", directory / "data")
-    _say(f"copied {source} in {time.perf_counter() - started:.1f} s")
+    say(f"copied {source} in {time.perf_counter() - started:.1f} s")
 
 
 async def _signer_for(runtime: Runtime, signers: dict[str, Signer], slug: str) -> Signer:
@@ -162,7 +162,7 @@ async def _ingest(
     content: bytes | None = None,
 ) -> tuple[IngestReport, float]:
     """Sign and ingest one document; its report and the wall time of ``ingest_document``."""
-    slug = _owner(fmt)
+    slug = owner(fmt)
     signer = await _signer_for(runtime, signers, slug)
     content = await asyncio.to_thread(path.read_bytes) if content is None else content
     note = sign_document(content, publisher=slug, format=fmt, name=path.name, signer=signer)
@@ -209,7 +209,7 @@ async def _reconcile(runtime: Runtime, label: str, *, full: bool = False) -> dic
         step = STEPS.get(message.split(" ", 1)[0])
         if step is not None:
             marks.append((step, now))
-        _say(f"  {label} {now - started:6.2f} s  {message}")
+        say(f"  {label} {now - started:6.2f} s  {message}")
 
     report: ReconcileReport = await reconcile(
         runtime.sessions, runtime.write_sessions, runtime.log, full=full, progress=progress
@@ -226,7 +226,7 @@ async def _reconcile(runtime: Runtime, label: str, *, full: bool = False) -> dic
             {"run": report.run_id},
         )
         touched = {region: count for region, count in rows}
-    _say(
+    say(
         f"  {label}: mode {report.mode}, {report.regions} regions, {report.figures:,} figures, "
         f"{report.new_versions:,} new versions in {ended - started:.2f} s"
     )
@@ -246,7 +246,7 @@ async def run(data: Path, directory: Path, reuse: Path | None) -> dict[str, Any]
     if database.exists():
         raise _fail(f"{database} exists; expected an empty directory")
     if reuse is not None:
-        _copy_database(reuse, directory)
+        copy_database(reuse, directory)
     url = f"sqlite+aiosqlite:///{database}"
     await asyncio.to_thread(migrations.upgrade, url)
     runtime = await open_runtime(load_settings(database_url=url, data_dir=directory / "data"))
@@ -254,12 +254,12 @@ async def run(data: Path, directory: Path, reuse: Path | None) -> dict[str, Any]
         signers: dict[str, Signer] = {}
         ingest_s: float | None = None
         if reuse is None:
-            ingest_s, signers = await _ingest_all(runtime, data)
-            _say(f"ingested {len(FILES)} files in {ingest_s:.1f} s")
+            ingest_s, signers = await ingest_all(runtime, data)
+            say(f"ingested {len(FILES)} files in {ingest_s:.1f} s")
         async with runtime.sessions() as session:
             prior_runs = await session.scalar(text("SELECT count(*) FROM reconcile_run"))
         if prior_runs:
-            _say(f"warning: the database holds {prior_runs} reconciliation runs already")
+            say(f"warning: the database holds {prior_runs} reconciliation runs already")
 
         load = os.getloadavg()[0]
         rss_before = _reset_peak_rss()
@@ -269,7 +269,7 @@ async def run(data: Path, directory: Path, reuse: Path | None) -> dict[str, Any]
 
         content = revise_last_row((data / DPC[0]).read_bytes(), DPC_REVISION)
         dpc_doc, dpc_ingest_s = await _ingest(runtime, signers, data / DPC[0], DPC[1], content)
-        _say(
+        say(
             f"{DPC[0]} (last row revised): {dpc_doc.revised} revised, {dpc_doc.new} new "
             f"observations in {dpc_ingest_s:.2f} s"
         )
@@ -279,7 +279,7 @@ async def run(data: Path, directory: Path, reuse: Path | None) -> dict[str, Any]
 
         content = revise_last_row((data / WHO[0]).read_bytes(), WHO_REVISION)
         who_doc, who_ingest_s = await _ingest(runtime, signers, data / WHO[0], WHO[1], content)
-        _say(
+        say(
             f"{WHO[0]} (last row revised): {who_doc.observations} observations, "
             f"{who_doc.revised} revised, {who_doc.new} new in {who_ingest_s:.2f} s"
         )
@@ -304,8 +304,8 @@ async def run(data: Path, directory: Path, reuse: Path | None) -> dict[str, Any]
         "by_status": report.by_status,
         "anomalies": report.anomalies,
         "lineages": len(report.lineages),
-        "rss_before_full_mb": _mb(rss_before),
-        "peak_rss_mb": _mb(peak_full),
+        "rss_before_full_mb": mb(rss_before),
+        "peak_rss_mb": mb(peak_full),
         "document_ingest_s": round(dpc_ingest_s, 3),
         "document_revised": dpc_doc.revised,
         "incremental_mode": dpc["report"].mode,
@@ -315,8 +315,8 @@ async def run(data: Path, directory: Path, reuse: Path | None) -> dict[str, Any]
         "incremental_figures": dpc["report"].figures,
         "incremental_new_versions": dpc["report"].new_versions,
         "incremental_new_version_regions": _new_version_regions(dpc["touched"]),
-        "rss_before_incremental_mb": _mb(rss_before_incremental),
-        "incremental_peak_rss_mb": _mb(peak_incremental),
+        "rss_before_incremental_mb": mb(rss_before_incremental),
+        "incremental_peak_rss_mb": mb(peak_incremental),
         "who_document_ingest_s": round(who_ingest_s, 2),
         "who_document_observations": who_doc.observations,
         "who_document_revised": who_doc.revised,
@@ -353,7 +353,7 @@ def main() -> None:
         directory.mkdir(parents=True, exist_ok=True)
         figures = asyncio.run(run(args.data, directory, args.reuse))
         stored = [p for p in directory.glob("bench.db*") if p.name != "bench.db-shm"]
-        figures["db_mb"] = _mb(sum(p.stat().st_size for p in stored))  # file and WAL
+        figures["db_mb"] = mb(sum(p.stat().st_size for p in stored))  # file and WAL
     print(json.dumps(figures))
 
 

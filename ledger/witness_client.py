@@ -22,7 +22,7 @@ import base64
 import re
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import httpx
 from sqlalchemy import func, select
@@ -32,7 +32,27 @@ from ledger.store import Cosignatures, LedgerError, StoredCheckpoint
 from ledger.witness import SIZE_CONTENT_TYPE, WitnessConfigError, load_vkey
 
 if TYPE_CHECKING:
-    from api.runtime import Runtime
+    from collections.abc import Callable
+    from contextlib import AbstractAsyncContextManager
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from ledger.store import TransparencyLog
+
+
+class Runtime(Protocol):
+    """What cosigning needs of the service: the log, read sessions and write sessions (the
+    service's runtime has all three; the ledger names none of the service's modules)."""
+
+    @property
+    def log(self) -> TransparencyLog: ...
+
+    @property
+    def sessions(self) -> Callable[[], AbstractAsyncContextManager[AsyncSession]]: ...
+
+    @property
+    def write_sessions(self) -> Callable[[], AbstractAsyncContextManager[AsyncSession]]: ...
+
 
 __all__ = ["MAX_FUTURE_SKEW_SECONDS", "WitnessClientError", "request_cosignature"]
 

@@ -19,10 +19,10 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from api import migrations
 from api.app import create_app
-from api.runtime import Runtime, open_runtime
-from api.settings import Settings, load_settings
+from service import migrations
+from service.runtime import Runtime, open_runtime
+from service.settings import Settings, load_settings
 
 POSTGRES_URL = os.environ.get("CORROBORATE_TEST_POSTGRES_URL")
 # The API's 10 s execution limit is for production; on a busy two-core CI machine a small query
@@ -37,7 +37,7 @@ def _admin_dsn() -> str:
     return make_url(POSTGRES_URL).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def _pg_url(database: str) -> str:
+def pg_url(database: str) -> str:
     assert POSTGRES_URL
     return make_url(POSTGRES_URL).set(database=database).render_as_string(hide_password=False)
 
@@ -71,7 +71,7 @@ def migrated_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dic
     templates["sqlite"] = str(path)
     if POSTGRES_URL:
         name = pg_create()
-        migrations.upgrade(_pg_url(name))
+        migrations.upgrade(pg_url(name))
         templates["postgresql"] = name
     yield templates
     if POSTGRES_URL:
@@ -90,7 +90,7 @@ def empty_db_url(backend: str, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite+aiosqlite:///{tmp_path}/empty.db"
         return
     name = pg_create()
-    yield _pg_url(name)
+    yield pg_url(name)
     pg_drop(name)
 
 
@@ -103,7 +103,7 @@ def db_url(backend: str, tmp_path: Path, migrated_templates: dict[str, str]) -> 
         yield f"sqlite+aiosqlite:///{target}"
         return
     name = pg_create(template=migrated_templates["postgresql"])
-    yield _pg_url(name)
+    yield pg_url(name)
     pg_drop(name)
 
 

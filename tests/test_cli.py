@@ -6,7 +6,7 @@ from pathlib import Path
 
 import httpx
 
-from api import migrations
+from service import migrations
 from tests.helpers import cli_env, free_port, run_cli, serving
 
 

@@ -31,19 +31,19 @@ Result = subprocess.CompletedProcess[str]
 # -- helpers ----------------------------------------------------------------------------------
 
 
-def _env(db_url: str, tmp_path: Path) -> dict[str, str]:
+def service_env(db_url: str, tmp_path: Path) -> dict[str, str]:
     return cli_env(database_url=db_url, data_dir=str(tmp_path / "data"))
 
 
-def _ok(result: Result) -> Result:
+def cli_ok(result: Result) -> Result:
     assert result.returncode == 0, (result.stdout, result.stderr)
     assert "Traceback" not in result.stderr
     return result
 
 
-def _json(result: Result) -> Any:
+def cli_json(result: Result) -> Any:
     """The one JSON object on stdout of a successful ``--json`` command."""
-    _ok(result)
+    cli_ok(result)
     lines = result.stdout.strip().splitlines()
     assert len(lines) == 1, result.stdout
     value = json.loads(lines[0])
@@ -51,7 +51,7 @@ def _json(result: Result) -> Any:
     return value
 
 
-def _refused(result: Result, *expected: str, code: int = 2) -> str:
+def cli_refused(result: Result, *expected: str, code: int = 2) -> str:
     """Exit ``code`` with exactly one ``corroborate: ...`` line on stderr mentioning ``expected``."""
     assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
     stderr = result.stderr.strip()
@@ -63,13 +63,13 @@ def _refused(result: Result, *expected: str, code: int = 2) -> str:
     return stderr
 
 
-def _ledger_size(env: dict[str, str]) -> int:
-    checkpoint = _ok(run_cli("ledger", "checkpoint", env=env)).stdout.splitlines()
+def ledger_size(env: dict[str, str]) -> int:
+    checkpoint = cli_ok(run_cli("ledger", "checkpoint", env=env)).stdout.splitlines()
     return int(checkpoint[1])
 
 
 def _documents(env: dict[str, str]) -> list[dict[str, Any]]:
-    documents: list[dict[str, Any]] = _json(run_cli("documents", "list", "--json", env=env))[
+    documents: list[dict[str, Any]] = cli_json(run_cli("documents", "list", "--json", env=env))[
         "documents"
     ]
     return documents
@@ -80,8 +80,8 @@ def _originals(tmp_path: Path) -> list[Path]:
 
 
 def _register_who(env: dict[str, str], key: Path) -> None:
-    _ok(run_cli("publishers", "add", "--from-catalogue", "who", env=env))
-    _ok(run_cli("keys", "add", "--publisher", "who", "--generate", str(key), env=env))
+    cli_ok(run_cli("publishers", "add", "--from-catalogue", "who", env=env))
+    cli_ok(run_cli("keys", "add", "--publisher", "who", "--generate", str(key), env=env))
 
 
 def _ingest_who(env: dict[str, str], key: Path, *extra: str) -> Result:
@@ -118,12 +118,12 @@ def _execute(db_url: str, statement: str, **params: Any) -> list[Any]:
 
 
 def test_publishers_add_from_catalogue_and_by_flags_then_list(db_url: str, tmp_path: Path) -> None:
-    env = _env(db_url, tmp_path)
-    first = _ok(run_cli("publishers", "add", "--from-catalogue", "who", env=env))
+    env = service_env(db_url, tmp_path)
+    first = cli_ok(run_cli("publishers", "add", "--from-catalogue", "who", env=env))
     assert first.stdout.strip() == "who: registered"
-    again = _ok(run_cli("publishers", "add", "--from-catalogue", "who", "--json", env=env))
+    again = cli_ok(run_cli("publishers", "add", "--from-catalogue", "who", "--json", env=env))
     assert json.loads(again.stdout) == {"publishers": [{"slug": "who", "created": False}]}
-    added = _ok(
+    added = cli_ok(
         run_cli(
             "publishers",
             "add",
@@ -150,7 +150,7 @@ def test_publishers_add_from_catalogue_and_by_flags_then_list(db_url: str, tmp_p
     )
     assert added.stdout.strip() == "it-paper: registered"
 
-    listed = _json(run_cli("publishers", "list", "--json", env=env))
+    listed = cli_json(run_cli("publishers", "list", "--json", env=env))
     by_slug = {p["slug"]: p for p in listed["publishers"]}
     assert sorted(by_slug) == ["it-paper", "who"]
     paper = by_slug["it-paper"]
@@ -163,7 +163,7 @@ def test_publishers_add_from_catalogue_and_by_flags_then_list(db_url: str, tmp_p
     }
     assert by_slug["who"]["kind"] == "official-agency"
     assert all(p["keys"] == [] for p in listed["publishers"])
-    text_list = _ok(run_cli("publishers", "list", env=env)).stdout
+    text_list = cli_ok(run_cli("publishers", "list", env=env)).stdout
     assert "who" in text_list and "it-paper" in text_list and "keys: 0 valid of 0" in text_list
 
 
@@ -192,29 +192,29 @@ def _publisher_flags(**changes: str | None) -> list[str]:
 def test_publishers_add_refusals_are_one_line_and_register_nothing(
     db_url: str, tmp_path: Path
 ) -> None:
-    env = _env(db_url, tmp_path)
+    env = service_env(db_url, tmp_path)
     for label, ((flag, value), expected) in BAD_PUBLISHERS.items():
         result = run_cli("publishers", "add", *_publisher_flags(**{flag: value}), env=env)
         assert result.stdout == "", label
-        _refused(result, *expected)
-    _refused(
+        cli_refused(result, *expected)
+    cli_refused(
         run_cli("publishers", "add", "--from-catalogue", "who", "nobody", env=env),
         "not in the catalogue: nobody",
         "expected some of",
     )
-    assert _json(run_cli("publishers", "list", "--json", env=env)) == {"publishers": []}
-    assert "no publishers registered" in _ok(run_cli("publishers", "list", env=env)).stdout
+    assert cli_json(run_cli("publishers", "list", "--json", env=env)) == {"publishers": []}
+    assert "no publishers registered" in cli_ok(run_cli("publishers", "list", env=env)).stdout
 
 
 # -- keys -------------------------------------------------------------------------------------
 
 
 def test_keys_add_rotate_revoke_list(db_url: str, tmp_path: Path) -> None:
-    env = _env(db_url, tmp_path)
-    _ok(run_cli("publishers", "add", "--from-catalogue", "who", env=env))
+    env = service_env(db_url, tmp_path)
+    cli_ok(run_cli("publishers", "add", "--from-catalogue", "who", env=env))
     first_file, second_file = tmp_path / "keys" / "who.key", tmp_path / "keys" / "who-2.key"
 
-    added = _json(
+    added = cli_json(
         run_cli(
             "keys", "add", "--publisher", "who", "--generate", str(first_file), "--json", env=env
         )
@@ -223,18 +223,18 @@ def test_keys_add_rotate_revoke_list(db_url: str, tmp_path: Path) -> None:
     signer = load_key(first_file, "who", kind="ed25519", what="publisher")
     assert added["key"] == signer.vkey and added["key_id"] == signer.key_id_hex
     assert added["status"] == "valid" and added["valid_until"] is None
-    listed = _ok(run_cli("keys", "list", "--publisher", "who", env=env)).stdout
+    listed = cli_ok(run_cli("keys", "list", "--publisher", "who", env=env)).stdout
     assert listed.strip() == f"{signer.vkey}  valid"
-    _refused(
+    cli_refused(
         run_cli("keys", "add", "--publisher", "who", "--generate", str(first_file), env=env),
         "already registered",
     )
-    _refused(
+    cli_refused(
         run_cli("keys", "add", "--publisher", "nobody", "--vkey", signer.vkey, env=env),
         "unknown publisher 'nobody'",
     )
 
-    rotated = _ok(
+    rotated = cli_ok(
         run_cli(
             "keys",
             "rotate",
@@ -250,7 +250,7 @@ def test_keys_add_rotate_revoke_list(db_url: str, tmp_path: Path) -> None:
     assert second_file.stat().st_mode & 0o777 == 0o600
     new = load_key(second_file, "who", kind="ed25519", what="publisher")
     assert f"added {new.vkey}" in rotated and f"retired {signer.vkey}" in rotated
-    keys = _json(run_cli("keys", "list", "--publisher", "who", "--json", env=env))
+    keys = cli_json(run_cli("keys", "list", "--publisher", "who", "--json", env=env))
     assert keys["publisher"] == "who"
     status = {k["key_id"]: k for k in keys["keys"]}
     assert list(status) == [signer.key_id_hex, new.key_id_hex]
@@ -258,7 +258,7 @@ def test_keys_add_rotate_revoke_list(db_url: str, tmp_path: Path) -> None:
     assert "expired" in status[signer.key_id_hex]["status"]
     assert status[new.key_id_hex]["status"] == "valid"
 
-    revoked = _ok(
+    revoked = cli_ok(
         run_cli(
             "keys",
             "revoke",
@@ -272,7 +272,7 @@ def test_keys_add_rotate_revoke_list(db_url: str, tmp_path: Path) -> None:
         )
     ).stdout
     assert revoked.startswith(f"revoked {new.vkey} from ")
-    _refused(
+    cli_refused(
         run_cli(
             "keys",
             "revoke",
@@ -286,17 +286,17 @@ def test_keys_add_rotate_revoke_list(db_url: str, tmp_path: Path) -> None:
         ),
         f"{new.key_id_hex} was already revoked",
     )
-    _refused(
+    cli_refused(
         run_cli(
             "keys", "revoke", "--publisher", "who", "--key", "deadbeef", "--reason", "x", env=env
         ),
         "no key 'deadbeef'",
     )
-    after = _json(run_cli("keys", "list", "--publisher", "who", "--json", env=env))["keys"]
+    after = cli_json(run_cli("keys", "list", "--publisher", "who", "--json", env=env))["keys"]
     assert "revoked" in after[1]["status"] and "laptop stolen" in after[1]["status"]
     assert after[1]["revoked_at"] is not None
     # add, rotate (add + retire), revoke: one key leaf each
-    assert _ledger_size(env) == 4
+    assert ledger_size(env) == 4
 
 
 # -- ingest -----------------------------------------------------------------------------------
@@ -305,11 +305,11 @@ def test_keys_add_rotate_revoke_list(db_url: str, tmp_path: Path) -> None:
 def test_ingest_prints_the_summary_is_idempotent_and_takes_a_signature_file(
     db_url: str, tmp_path: Path
 ) -> None:
-    env = _env(db_url, tmp_path)
+    env = service_env(db_url, tmp_path)
     key = tmp_path / "who.key"
     _register_who(env, key)
 
-    summary = _ok(_ingest_who(env, key)).stdout
+    summary = cli_ok(_ingest_who(env, key)).stdout
     assert summary.startswith("ingested: who who-covid-19-global-data WHO-COVID-19-global-data.csv")
     for line in (
         "rows read: 1698",
@@ -321,7 +321,7 @@ def test_ingest_prints_the_summary_is_idempotent_and_takes_a_signature_file(
     ):
         assert line in summary.splitlines(), summary
 
-    again = _json(_ingest_who(env, key, "--json"))
+    again = cli_json(_ingest_who(env, key, "--json"))
     assert {"status", "document", "rows_read", "observations", "unmapped", "rows_refused"} <= set(
         again
     )
@@ -356,7 +356,7 @@ def test_ingest_prints_the_summary_is_idempotent_and_takes_a_signature_file(
         )
         signed = ("--signature", str(note), "--json")
         reports.append(
-            _json(
+            cli_json(
                 run_cli(
                     "ingest",
                     vintage,
@@ -374,12 +374,12 @@ def test_ingest_prints_the_summary_is_idempotent_and_takes_a_signature_file(
     later = reports[1]["observations"]
     assert later == {"parsed": 6420, "new": 180, "revised": 752, "unchanged": 5488}
     assert reports[1]["ledger"]["leaves"] == 1 + 180 + 752
-    assert _ledger_size(env) == reports[1]["ledger"]["size"]
+    assert ledger_size(env) == reports[1]["ledger"]["size"]
     assert [d["id"] for d in _documents(env)] == [1, 2, 3]
 
 
 def test_ingest_refusals_leave_no_trace(db_url: str, tmp_path: Path) -> None:
-    env = _env(db_url, tmp_path)
+    env = service_env(db_url, tmp_path)
     key = tmp_path / "who.key"
     _register_who(env, key)  # one key leaf
 
@@ -438,9 +438,9 @@ def test_ingest_refusals_leave_no_trace(db_url: str, tmp_path: Path) -> None:
     for arguments, expected in refusals:
         result = ingest(*arguments)
         assert result.stdout == ""
-        _refused(result, *expected)
+        cli_refused(result, *expected)
         assert _documents(env) == [], expected
-    assert _ledger_size(env) == 1
+    assert ledger_size(env) == 1
     assert _originals(tmp_path) == []  # no original kept, none left half-written
 
 
@@ -448,17 +448,17 @@ def test_ingest_refusals_leave_no_trace(db_url: str, tmp_path: Path) -> None:
 
 
 def test_documents_verify_finds_a_tampered_value_and_original(db_url: str, tmp_path: Path) -> None:
-    env = _env(db_url, tmp_path)
+    env = service_env(db_url, tmp_path)
     key = tmp_path / "who.key"
     _register_who(env, key)
-    _ok(_ingest_who(env, key))
+    cli_ok(_ingest_who(env, key))
 
-    fine = _ok(run_cli("documents", "verify", "--all", env=env)).stdout
+    fine = cli_ok(run_cli("documents", "verify", "--all", env=env)).stdout
     assert fine.strip() == (
         "document 1 (who WHO-COVID-19-global-data.csv): ok, 5504 observations checked"
     )
-    _refused(run_cli("documents", "verify", env=env), "expected document IDs or --all")
-    _refused(run_cli("documents", "verify", "99", env=env), "no document with id 99")
+    cli_refused(run_cli("documents", "verify", env=env), "expected document IDs or --all")
+    cli_refused(run_cli("documents", "verify", "99", env=env), "no document with id 99")
 
     # An observation changed behind the ledger's back.
     [(index, row, value)] = _execute(
@@ -475,7 +475,7 @@ def test_documents_verify_finds_a_tampered_value_and_original(db_url: str, tmp_p
     assert f"record {row} (" in bad.stdout
     assert f"the original gives {value}" in bad.stdout
     assert f"(leaf {index}) differs from what was appended to the log" in bad.stdout
-    _refused(bad, "1 of 1 documents do not match their originals", code=1)
+    cli_refused(bad, "1 of 1 documents do not match their originals", code=1)
     report = _json_failed(run_cli("documents", "verify", "--all", "--json", env=env))
     assert report["ok"] is False
     [check] = report["documents"]
@@ -505,23 +505,23 @@ def _json_failed(result: Result) -> Any:
 
 @pytest.mark.slow
 def test_demo_load_then_again_changes_nothing(db_url: str, tmp_path: Path) -> None:
-    env = _env(db_url, tmp_path)
+    env = service_env(db_url, tmp_path)
     documents = manifest()
     slugs = sorted({doc.publisher for doc in documents})
 
-    *first, reconciled = _ok(run_cli("demo", "load", env=env, timeout=300)).stdout.splitlines()
+    *first, reconciled = cli_ok(run_cli("demo", "load", env=env, timeout=300)).stdout.splitlines()
     assert len(first) == len(documents)
     assert all(line.startswith("ingested: ") for line in first), first
     assert reconciled.startswith("reconciled (full, run 1): "), reconciled
     for line, doc in zip(first, documents, strict=True):
         assert line.startswith(f"ingested: {doc.publisher} ")
-    size = _ledger_size(env)
+    size = ledger_size(env)
     stored = _documents(env)
     assert [(d["publisher"], d["format"], d["name"]) for d in stored] == [
         (doc.publisher, doc.format, doc.name) for doc in documents
     ]
 
-    publishers = _json(run_cli("publishers", "list", "--json", env=env))["publishers"]
+    publishers = cli_json(run_cli("publishers", "list", "--json", env=env))["publishers"]
     assert sorted(p["slug"] for p in publishers) == slugs
     known = catalogue()
     for publisher in publishers:
@@ -534,16 +534,16 @@ def test_demo_load_then_again_changes_nothing(db_url: str, tmp_path: Path) -> No
     assert [f.name for f in key_files] == [f"{slug}.key" for slug in slugs]
     assert all(f.stat().st_mode & 0o777 == 0o600 for f in key_files)
 
-    again = _json(run_cli("demo", "load", "--json", env=env, timeout=300))
+    again = cli_json(run_cli("demo", "load", "--json", env=env, timeout=300))
     assert len(again["documents"]) == len(documents)
     assert {report["status"] for report in again["documents"]} == {"unchanged"}
     assert all(report["ledger"]["leaves"] == 0 for report in again["documents"])
     # nothing new to reconcile: an incremental run that reads no region and writes nothing
     assert again["reconciliation"]["mode"] == "incremental"
     assert again["reconciliation"]["regions"] == again["reconciliation"]["new_versions"] == 0
-    assert _ledger_size(env) == size
+    assert ledger_size(env) == size
     assert _documents(env) == stored
 
-    verified = _ok(run_cli("documents", "verify", "--all", env=env, timeout=300)).stdout
+    verified = cli_ok(run_cli("documents", "verify", "--all", env=env, timeout=300)).stdout
     assert "FAILED" not in verified
     assert verified.count("): ok, ") == len(documents)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.settings import SettingsError, load_settings
+from service.settings import SettingsError, load_settings
 
 
 def test_settings_read_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:

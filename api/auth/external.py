@@ -46,7 +46,7 @@ from joserfc.jwk import Key, OctKey, import_key
 from joserfc.jwt import JWTClaimsRegistry
 
 from api.auth.identity import Identity, TokenError
-from api.settings import ExternalIssuerSetting, Settings, check_external_url
+from service.settings import ExternalIssuerSetting, Settings, check_external_url
 
 warnings.filterwarnings("ignore", message="EdDSA is deprecated via RFC 9864")
 

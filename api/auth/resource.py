@@ -3,8 +3,8 @@
 A token is routed by its (unverified) ``iss`` claim to the one verifier allowed to vouch for it:
 
 * **our own authorization server** (``auth_issuer``): an EdDSA ``at+jwt`` signed by a key of our
-  JWKS (api/auth/keys.py), for ``auth_audience``, within its validity period give or take
-  ``LEEWAY_S``, and neither its ``jti`` nor its refresh-token family revoked (api/auth/tokens.py);
+  JWKS (identity/keys.py), for ``auth_audience``, within its validity period give or take
+  ``LEEWAY_S``, and neither its ``jti`` nor its refresh-token family revoked (identity/tokens.py);
 * **an external issuer an operator trusts** (``auth_external_issuers``, api/auth/external.py),
   with that issuer's keys, algorithms, audience and role mapping;
 * anything else is refused. Routing on ``iss`` only picks the keys: the signature check that
@@ -25,15 +25,13 @@ from typing import Any
 
 from joserfc.jwk import KeySet
 
-from api.auth import tokens
-from api.auth.config import AuthConfig
 from api.auth.external import ExternalIssuers
 from api.auth.identity import Identity, TokenError
-from api.auth.keys import verification_keys
-from api.runtime import Runtime
+from identity import tokens
+from identity.keys import verification_keys
+from identity.tokens import LEEWAY_S
+from service.runtime import Runtime
 
-#: clock skew allowed on ``exp`` and ``nbf`` of our own tokens
-LEEWAY_S = 30
 #: our verification keys are re-read at least this often (a rotation is seen by then) …
 KEYS_TTL_S = 60.0
 #: … and at once for a token naming a key we do not hold, but not more often than this
@@ -73,7 +71,7 @@ class Authenticator:
 
     def __init__(self, runtime: Runtime, external: ExternalIssuers | None = None) -> None:
         self.runtime = runtime
-        self.config = AuthConfig.from_settings(runtime.settings)
+        self.config = runtime.settings.auth_config()
         # the issuers of CORROBORATE_AUTH_EXTERNAL_ISSUERS unless given (tests)
         self.external = (
             external if external is not None else ExternalIssuers.from_settings(runtime.settings)

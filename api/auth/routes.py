@@ -30,10 +30,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from api.auth import accounts, keys, pages, throttle
-from api.auth.config import AuthConfig, now
-from api.auth.server import SCOPES, Client, FormRequest, OAuthServer, metadata
-from api.runtime import Runtime
+from api.auth import pages
+from identity import accounts, keys, throttle
+from identity.config import AuthConfig, now
+from identity.server import SCOPES, Client, FormRequest, OAuthServer, metadata
+from service.runtime import Runtime
 
 log = logging.getLogger("corroborate.auth")
 T = TypeVar("T")
@@ -65,7 +66,7 @@ def _runtime(request: Request) -> Runtime:
 
 
 def _config(request: Request) -> AuthConfig:
-    return AuthConfig.from_settings(_runtime(request).settings)
+    return _runtime(request).settings.auth_config()
 
 
 def _ip(request: Request) -> str:

@@ -10,9 +10,9 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from api.runtime import Runtime
 from ledger.store import TILE_WIDTH
 from ledger.tilepath import TilePathError, encode_entry_bundle, parse_tile_path
+from service.runtime import Runtime
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 NO_CACHE = "no-cache"

@@ -10,11 +10,11 @@ import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
-from api.auth import accounts as account_store
 from api.context import Context
 from api.errors import ApiError, ErrorCode
 from api.members.types import Member, accounts
 from api.permissions import Moderator, require_role
+from identity import accounts as account_store
 
 log = logging.getLogger("corroborate.members")
 

@@ -11,12 +11,12 @@ from sqlmodel import col
 from strawberry import relay
 from strawberry.types import Info
 
-from api.auth.accounts import Account, Role
-from api.auth.config import utc
 from api.context import Context
 from api.dataloader import DataLoader
 from api.permissions import SelfOrAdmin, SelfOrModerator
 from api.sources.types import node_keys
+from identity.accounts import Account, Role
+from identity.config import utc
 from models.identity import Account as AccountRow
 from models.identity import AccountRole
 

@@ -30,7 +30,6 @@ from api.auth.identity import TokenError
 from api.context import Context
 from api.errors import ApiError, ErrorCode
 from api.permissions import require_role
-from api.runtime import Runtime
 from api.sources.submit import (
     MAX_UPLOAD_BYTES,
     ROLE,
@@ -42,6 +41,7 @@ from api.sources.submit import (
 )
 from ingest.documents import original_path
 from models.ingest import Document
+from service.runtime import Runtime
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 ORIGINAL_PATH = "/documents/{ledger_index:int}/original"

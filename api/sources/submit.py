@@ -24,13 +24,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from api.auth.identity import Identity
-from api.cli_ingest import reconcile_after
 from api.errors import ApiError, ErrorCode
-from api.runtime import Runtime
 from ingest.adapters import FormatError
 from ingest.documents import DocumentError, IngestReport, ingest_document
 from ingest.publishers import PublisherError
 from ingest.reconcile.engine import ReconcileError
+from service.reconciliation import reconcile_after
+from service.runtime import Runtime
 
 log = logging.getLogger("corroborate.submit")
 

@@ -19,7 +19,6 @@ from ingest.adapters import (
     rki_incidence,
     who,
 )
-from ingest.adapters._table import first_line_header, preview
 from ingest.adapters.base import (
     Adapter,
     FormatError,
@@ -28,6 +27,7 @@ from ingest.adapters.base import (
     ParseResult,
     UnmappedName,
 )
+from ingest.adapters.table import first_line_header, preview
 
 _ALL: tuple[Adapter, ...] = (
     jhu_global.CONFIRMED,

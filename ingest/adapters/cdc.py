@@ -13,8 +13,8 @@ One record per jurisdiction and day, not sorted: ``submission_date`` (MM/DD/YYYY
 
 from __future__ import annotations
 
-from ingest.adapters._table import US_LONG_DATE, LongTableAdapter, Unresolved, columns
 from ingest.adapters.base import Metric
+from ingest.adapters.table import US_LONG_DATE, LongTableAdapter, Unresolved, columns
 from ingest.regions import NEW_YORK_CITY, NEW_YORK_EXCLUDING_NYC, unmapped_reason, us_state_code
 
 _CDC_JURISDICTIONS = {

@@ -7,8 +7,8 @@ day: cumulative ``positive`` and ``death``, daily ``positiveIncrease`` and ``dea
 
 from __future__ import annotations
 
-from ingest.adapters._table import ISO_DATE, LongTableAdapter, Unresolved, columns
 from ingest.adapters.ctp_states_daily import CTP_METRICS, ctp_state
+from ingest.adapters.table import ISO_DATE, LongTableAdapter, Unresolved, columns
 
 
 class CtpAllStatesHistoryAdapter(LongTableAdapter):

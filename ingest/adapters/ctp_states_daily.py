@@ -9,8 +9,8 @@ that did not report) are skipped, never zero. The website download of the same p
 
 from __future__ import annotations
 
-from ingest.adapters._table import COMPACT_DATE, BadValue, LongTableAdapter, Unresolved, columns
 from ingest.adapters.base import Metric
+from ingest.adapters.table import COMPACT_DATE, BadValue, LongTableAdapter, Unresolved, columns
 from ingest.regions import unmapped_reason, us_state_code
 
 CTP_METRICS = (

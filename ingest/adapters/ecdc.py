@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ingest.adapters._table import EUROPEAN_DATE, BadValue, LongTableAdapter, Unresolved, columns
 from ingest.adapters.base import Metric
+from ingest.adapters.table import EUROPEAN_DATE, BadValue, LongTableAdapter, Unresolved, columns
 from ingest.regions import country_code, unmapped_reason
 
 

@@ -9,8 +9,8 @@ and are ignored.
 
 from __future__ import annotations
 
-from ingest.adapters._table import ISO_DATE_TIME, LongTableAdapter, Unresolved, columns
 from ingest.adapters.base import Metric
+from ingest.adapters.table import ISO_DATE_TIME, LongTableAdapter, Unresolved, columns
 from ingest.regions import country_code, unmapped_reason
 
 

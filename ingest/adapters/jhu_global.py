@@ -31,7 +31,8 @@ import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ingest.adapters._table import (
+from ingest.adapters.base import FormatError, Metric, ParsedObservation, ParseResult
+from ingest.adapters.table import (
     US_SHORT_DATE,
     BadValue,
     UnmappedTally,
@@ -39,7 +40,6 @@ from ingest.adapters._table import (
     preview,
     read_csv,
 )
-from ingest.adapters.base import FormatError, Metric, ParsedObservation, ParseResult
 from ingest.regions import country_code, subdivision_code, unmapped_reason
 
 FIXED_COLUMNS = ("Province/State", "Country/Region", "Lat", "Long")

@@ -28,9 +28,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from ingest.adapters._table import BadValue, UnmappedTally, count, read_csv
 from ingest.adapters.base import FormatError, Metric, ParsedObservation, ParseResult
 from ingest.adapters.jhu_global import RollUp, date_columns, emit, emit_roll_up, header_is_wide
+from ingest.adapters.table import BadValue, UnmappedTally, count, read_csv
 from ingest.regions import region as region_of
 from ingest.regions import unmapped_reason, us_county_code, us_state_code
 

@@ -7,8 +7,8 @@ One record per state (or DC, or territory) and date: ``date`` (YYYY-MM-DD), ``st
 
 from __future__ import annotations
 
-from ingest.adapters._table import ISO_DATE, BadValue, LongTableAdapter, Unresolved
 from ingest.adapters.base import Metric
+from ingest.adapters.table import ISO_DATE, BadValue, LongTableAdapter, Unresolved
 from ingest.regions import unmapped_reason, us_state_code
 
 

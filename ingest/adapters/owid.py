@@ -10,8 +10,8 @@ such as ``OWID_WRL`` "World", continents and income groups are listed as unmappe
 
 from __future__ import annotations
 
-from ingest.adapters._table import ISO_DATE, LongTableAdapter, Unresolved, columns
 from ingest.adapters.base import Metric
+from ingest.adapters.table import ISO_DATE, LongTableAdapter, Unresolved, columns
 from ingest.regions import KOSOVO, country_code, unmapped_reason
 
 _OWID_CODES = {"OWID_KOS": KOSOVO}

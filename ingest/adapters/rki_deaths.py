@@ -9,8 +9,8 @@ ignored. These count by report date, as WHO, ECDC and JHU do: this is the RKI fi
 
 from __future__ import annotations
 
-from ingest.adapters._table import ISO_DATE, LongTableAdapter, Unresolved
 from ingest.adapters.base import Metric
+from ingest.adapters.table import ISO_DATE, LongTableAdapter, Unresolved
 
 GERMANY = "DEU"
 

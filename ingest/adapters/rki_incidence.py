@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ingest.adapters._table import ISO_DATE, LongTableAdapter, Unresolved
 from ingest.adapters.base import Metric
 from ingest.adapters.rki_deaths import GERMANY
+from ingest.adapters.table import ISO_DATE, LongTableAdapter, Unresolved
 
 ALL_AGES = "00+"
 

@@ -9,8 +9,8 @@ keeps those names exactly as written.
 
 from __future__ import annotations
 
-from ingest.adapters._table import ISO_DATE, LongTableAdapter, Unresolved, columns
 from ingest.adapters.base import Metric
+from ingest.adapters.table import ISO_DATE, LongTableAdapter, Unresolved, columns
 from ingest.regions import country_code, unmapped_reason
 
 

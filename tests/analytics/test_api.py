@@ -25,8 +25,8 @@ from analytics.sentiment import score
 from api.analytics.schema import AnalyticsQuery
 from api.app import create_app
 from api.limits import Budgets, Limits, extensions
-from api.runtime import Runtime
 from models.moderation import Challenge, Correction, PublicText
+from service.runtime import Runtime
 
 UTC = dt.UTC
 # 2 March 2026 is a Monday.

@@ -13,8 +13,8 @@ from analytics import aggregate, queries
 from analytics.aggregate import ScoredText, SeriesPoint
 from analytics.queries import TextFilter
 from analytics.sentiment import score
-from api.runtime import Runtime
 from models.moderation import Challenge, Correction, PublicText
+from service.runtime import Runtime
 
 UTC = dt.UTC
 # 2 March 2026 is a Monday.

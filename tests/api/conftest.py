@@ -10,11 +10,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api import migrations
 from api.app import create_app
-from api.runtime import Runtime, open_runtime
-from api.settings import Settings, load_settings
-from tests.conftest import POSTGRES_URL, TEST_ORIGIN, _pg_url, pg_create, pg_drop
+from service import migrations
+from service.runtime import Runtime, open_runtime
+from service.settings import Settings, load_settings
+from tests.conftest import POSTGRES_URL, TEST_ORIGIN, pg_create, pg_drop, pg_url
 
 
 async def _load_demo(settings: Settings) -> None:
@@ -45,11 +45,11 @@ def demo_templates(
     made["sqlite"] = (str(sqlite_path), data)
     if POSTGRES_URL:
         name = pg_create()
-        migrations.upgrade(_pg_url(name))
+        migrations.upgrade(pg_url(name))
         data = root / "pg-data"
         asyncio.run(
             _load_demo(
-                load_settings(database_url=_pg_url(name), data_dir=data, log_origin=TEST_ORIGIN)
+                load_settings(database_url=pg_url(name), data_dir=data, log_origin=TEST_ORIGIN)
             )
         )
         made["postgresql"] = (name, data)
@@ -72,7 +72,7 @@ def demo_settings(
         )
         return
     name = pg_create(template=template)
-    yield load_settings(database_url=_pg_url(name), data_dir=data, log_origin=TEST_ORIGIN)
+    yield load_settings(database_url=pg_url(name), data_dir=data, log_origin=TEST_ORIGIN)
     pg_drop(name)
 
 

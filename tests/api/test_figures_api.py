@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 from sqlalchemy import insert, update
 
-from api.runtime import Runtime
 from ingest.reconcile.query import figure_detail
 from models.reconcile import AttestedFigure
+from service.runtime import Runtime
 from tests.helpers import cli_env, run_cli
 
 

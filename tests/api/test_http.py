@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from api.app import create_app
-from api.runtime import Runtime
+from service.runtime import Runtime
 
 GQL = "application/graphql-response+json"
 OK = "{ ledger { size } }"

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import event
 
 from api.response_cache import VERSION_SQL
-from api.runtime import Runtime
+from service.runtime import Runtime
 
 FIGURES = """
 query ($n: Int!) {

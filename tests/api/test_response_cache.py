@@ -13,9 +13,9 @@ import pytest
 
 from api.app import create_app
 from api.response_cache import ResponseCache
-from api.runtime import Runtime
 from ingest.publishers import PublisherSpec, add_publisher
 from ingest.reconcile.engine import reconcile
+from service.runtime import Runtime
 
 GQL = "application/graphql-response+json"
 SIZE = "{ ledger { size } }"

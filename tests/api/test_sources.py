@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 from sqlalchemy import insert, select
 
-from api.runtime import Runtime
 from models.ingest import Observation
+from service.runtime import Runtime
 
 
 async def gql(client: httpx.AsyncClient, query: str, **variables: Any) -> dict[str, Any]:

@@ -20,15 +20,15 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from api.auth.clients import register_client
-from api.runtime import Runtime
-from api.settings import Settings, load_settings
 from api.sources import routes
 from api.sources.submit import MAX_GRAPHQL_DOCUMENT_BYTES
+from identity.clients import register_client
 from ingest.publishers import add_key, add_publisher, catalogue
 from ingest.reconcile.engine import reconcile
 from ledger.note import Signer, generate_signer
 from models import Document
+from service.runtime import Runtime
+from service.settings import Settings, load_settings
 from tests.auth.conftest import Pkce, authorization_code, exchange, make_client, sign_up
 from tests.conftest import TEST_ORIGIN
 from tests.helpers import ROOT

@@ -21,11 +21,11 @@ from websockets.exceptions import ConnectionClosed
 
 from api.app import create_app
 from api.events import EventHub
-from api.runtime import Runtime
 from ingest.reconcile.engine import reconcile
 from ledger.leaf import leaf_body
 from models import events
 from models.db import create_engine, session_factory, writer
+from service.runtime import Runtime
 from tests.helpers import free_port
 from tests.ingest.reconcile_support import Publishers, dpc_document, revise_dpc_cell
 

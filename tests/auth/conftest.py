@@ -18,10 +18,10 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from api.auth.clients import Registered, register_client
-from api.runtime import Runtime
-from api.settings import Settings, load_settings
+from identity.clients import Registered, register_client
 from ingest.publishers import add_publisher, catalogue
+from service.runtime import Runtime
+from service.settings import Settings, load_settings
 from tests.conftest import TEST_ORIGIN
 
 PASSWORD = "plover-quantum-harbour-91"

@@ -11,12 +11,12 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from api.auth import accounts
-from api.auth.clients import Registered
-from api.auth.passwords import policy_problems
 from api.logs import JsonFormatter
-from api.runtime import Runtime
+from identity import accounts
+from identity.clients import Registered
+from identity.passwords import policy_problems
 from models import metadata
+from service.runtime import Runtime
 from tests.auth.conftest import (
     PASSWORD,
     Pkce,

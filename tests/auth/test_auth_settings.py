@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from api.auth.clients import Registered
-from api.settings import SettingsError, load_settings
+from identity.clients import Registered
+from service.settings import SettingsError, load_settings
 from tests.auth.conftest import Pkce, authorize_query
 
 

@@ -10,9 +10,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 from sqlalchemy import update
 
-from api.auth.clients import Registered
-from api.runtime import Runtime
+from identity.clients import Registered
 from models.identity import AuthorizationCode
+from service.runtime import Runtime
 from tests.auth.conftest import (
     ISSUER,
     REDIRECT,

@@ -17,7 +17,7 @@ from joserfc.jwk import RSAKey
 
 from api.auth.external import KEYS_TTL_S, REFETCH_MIN_S, STALE_MAX_S, ExternalIssuers
 from api.auth.identity import Identity, TokenError
-from api.settings import ExternalIssuerSetting, SettingsError, load_settings
+from service.settings import ExternalIssuerSetting, SettingsError, load_settings
 from tests.auth.issuer import AUDIENCE, SecondIssuer
 
 

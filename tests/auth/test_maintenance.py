@@ -9,10 +9,9 @@ import httpx
 from sqlalchemy import func, select, update
 from sqlmodel import col
 
-from api.auth import tokens
-from api.auth.clients import Registered
-from api.auth.maintenance import purge
-from api.runtime import Runtime
+from identity import tokens
+from identity.clients import Registered
+from identity.maintenance import purge
 from models.identity import (
     AuthorizationCode,
     LoginAttempt,
@@ -20,6 +19,7 @@ from models.identity import (
     RevokedAccessToken,
     TokenFamily,
 )
+from service.runtime import Runtime
 from tests.auth.conftest import Pkce, authorization_code, exchange, sign_up, verified_claims
 
 

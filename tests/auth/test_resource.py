@@ -16,9 +16,9 @@ import httpx
 import pytest
 from strawberry.relay import to_base64
 
-from api.auth import accounts, keys, tokens
-from api.auth.clients import Registered
-from api.runtime import Runtime
+from identity import accounts, keys, tokens
+from identity.clients import Registered
+from service.runtime import Runtime
 from tests.auth.conftest import (
     ISSUER,
     Pkce,
@@ -328,8 +328,8 @@ async def test_an_external_issuers_tokens_work_when_trusted_and_only_then(
     its client-credentials token, obtained from its token endpoint, reaches `me` with roles
     from its claims when the issuer is configured, and is refused when it is not."""
     from api.app import create_app
-    from api.runtime import open_runtime
-    from api.settings import load_settings
+    from service.runtime import open_runtime
+    from service.settings import load_settings
 
     client_of_issuer = external_issuer.add_client("health-dashboard", ["cb-moderator"])
     issued = await _issuer_token(external_issuer, client_of_issuer)

@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth import keys, tokens
-from api.auth.accounts import suspend
-from api.auth.clients import Registered
-from api.runtime import Runtime
+from identity import keys, tokens
+from identity.accounts import suspend
+from identity.clients import Registered
+from service.runtime import Runtime
 from tests.auth.conftest import (
     Pkce,
     add_who,
@@ -212,7 +212,7 @@ async def test_client_credentials_for_a_publishers_machine(
 async def test_client_credentials_without_a_publisher_are_refused(
     client: httpx.AsyncClient, runtime: Runtime
 ) -> None:
-    from api.auth.accounts import AccountError
+    from identity.accounts import AccountError
 
     try:
         await make_client(

@@ -13,10 +13,10 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from api.runtime import Runtime
 from ingest.documents import IngestReport, ingest_document, sign_document
 from ingest.publishers import add_key, add_publisher, catalogue
 from ledger.note import Signer, generate_signer
+from service.runtime import Runtime
 from tests.ingest.support import SAMPLES
 
 DEMO = SAMPLES / "demo"

@@ -24,7 +24,6 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
-from api.runtime import Runtime
 from ingest.adapters import FormatError, Metric, ParsedObservation, ParseResult
 from ingest.documents import (
     DocumentError,
@@ -47,6 +46,7 @@ from ledger.audit import audit_log
 from ledger.leaf import parse_leaf_body
 from ledger.note import Signer, generate_signer, parse_note
 from models import Document, Observation
+from service.runtime import Runtime
 from tests.conftest import TEST_ORIGIN
 from tests.ingest.support import sample_bytes, set_cell
 

@@ -49,13 +49,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from api.runtime import open_runtime
-from api.settings import load_settings
 from ingest.documents import IngestReport, ingest_document, sign_document, verify_documents
 from ingest.publishers import add_key, add_publisher, catalogue
 from ledger.note import generate_signer
 from models import Observation
-from tests.conftest import BACKENDS, TEST_ORIGIN, _pg_url, pg_create, pg_drop, shared_data_dir
+from service.runtime import open_runtime
+from service.settings import load_settings
+from tests.conftest import BACKENDS, TEST_ORIGIN, pg_create, pg_drop, pg_url, shared_data_dir
 
 # --- what the files are, and what the test knows about them --------------------------------
 
@@ -502,7 +502,7 @@ class Databases:
         else:
             name = pg_create(template=self._templates["postgresql"])
             self._postgres.append(name)
-            url = _pg_url(name)
+            url = pg_url(name)
         return asyncio.run(_ingest_all(backend, url, directory / "data"))
 
     def close(self) -> None:

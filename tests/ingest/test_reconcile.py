@@ -26,7 +26,6 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
-from api.runtime import Runtime
 from ingest.demo import load_demo
 from ingest.publishers import catalogue
 from ingest.reconcile.anomalies import AnomalyType
@@ -37,6 +36,7 @@ from ledger.leaf import parse_leaf_body
 from models import Observation
 from models.ingest import Publisher
 from models.reconcile import Anomaly, AttestedFigure, ReconcileRun
+from service.runtime import Runtime
 from tests.ingest.reconcile_support import (
     Publishers,
     country_documents,

@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from api.runtime import open_runtime
-from api.settings import load_settings
 from ledger.leaf import leaf_body
+from service.runtime import open_runtime
+from service.settings import load_settings
 
 
 async def main(url: str, data_dir: str, origin: str, batches: int, size: int, tag: str) -> None:

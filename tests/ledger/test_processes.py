@@ -41,8 +41,8 @@ def _appender(url: str, data_dir: Path, batches: int, size: int, tag: str) -> su
 async def test_two_processes_appending_at_once_grow_one_consistent_log(
     db_url: str, tmp_path: Path
 ) -> None:
-    from api.runtime import open_runtime
-    from api.settings import load_settings
+    from service.runtime import open_runtime
+    from service.settings import load_settings
 
     settings = load_settings(database_url=db_url, data_dir=tmp_path, log_origin=TEST_ORIGIN)
     runtime = await open_runtime(settings)  # creates the key both processes share
@@ -108,8 +108,8 @@ def test_appender_killed_mid_batch_leaves_a_clean_consistent_log(
 
 async def _assert_consistent(db_url: str, data_dir: Path, old_note: bytes, new_size: int) -> None:
     """The checkpoint at ``new_size`` extends ``old_note`` (a proof the maths accepts)."""
-    from api.runtime import open_runtime
-    from api.settings import load_settings
+    from service.runtime import open_runtime
+    from service.settings import load_settings
 
     runtime = await open_runtime(
         load_settings(database_url=db_url, data_dir=data_dir, log_origin=TEST_ORIGIN)

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import httpx
 
-from api.runtime import Runtime
 from ledger import merkle
 from ledger.export import export_log
 from ledger.provenance import proof_bundle_text
 from ledger.tilepath import decode_entry_bundle, tiles_for_size
+from service.runtime import Runtime
 from tests.helpers import cli_env, run_cli
 from tests.ledger.test_store import append_many
 

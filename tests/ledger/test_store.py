@@ -8,13 +8,13 @@ import random
 import pytest
 from sqlalchemy import select, update
 
-from api.runtime import Runtime
 from ledger import merkle
 from ledger.audit import audit_log
 from ledger.checkpoint import open_checkpoint
 from ledger.leaf import leaf_body
 from ledger.note import parse_vkey
 from ledger.store import Entries, LedgerCorrupt, Tiles
+from service.runtime import Runtime
 from tests.conftest import TEST_ORIGIN
 
 

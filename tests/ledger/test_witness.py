@@ -19,7 +19,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.runtime import Runtime
 from ledger import note
 from ledger.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
 from ledger.merkle import EMPTY_ROOT, MemoryTree, leaf_hash
@@ -36,6 +35,7 @@ from ledger.witness import (
     witness_signer,
 )
 from ledger.witness_client import WitnessClientError, request_body, request_cosignature
+from service.runtime import Runtime
 from tests.helpers import cli_env, free_port, run_cli, serving
 
 ORIGIN = "log.example/test"

@@ -10,8 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
-from api import migrations
 from models import create_engine, metadata
+from service import migrations
 
 
 async def _diff_and_tables(url: str) -> tuple[list[Any], set[str]]:

@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from api.runtime import Runtime
 from ledger.leaf import parse_leaf_body
 from models import Challenge, ChallengeEvent, ChallengeSupport, LedgerEntry, PublicText
 from moderation import reputation, store
 from moderation.actors import MEMBER, Actor
 from moderation.errors import Code
 from moderation.workflow import State
+from service.runtime import Runtime
 
 from .test_store import T0, file, latest_figure
 from .test_store_rules import MOD_A, refused, snapshot

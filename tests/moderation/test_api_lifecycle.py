@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from api.app import create_app
-from api.runtime import Runtime, open_runtime
-from api.settings import Settings
+from service.runtime import Runtime, open_runtime
+from service.settings import Settings
 from tests.auth.conftest import make_client
 from tests.auth.test_resource import member_tokens
 from tests.helpers import cli_env, run_cli

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from api.app import create_app
-from api.runtime import Runtime
+from service.runtime import Runtime
 from tests.auth.test_resource import mint
 from tests.moderation.test_store import ADA, MOD_A, file, latest_figure
 

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from api.runtime import Runtime
 from ingest.reconcile.query import attestations
 from ledger.leaf import parse_leaf_body
 from models import AttestedFigure, Challenge, ChallengeEvent, Correction, LedgerEntry, PublicText
@@ -17,6 +16,7 @@ from moderation import store
 from moderation.actors import Actor
 from moderation.errors import Code, ModerationError
 from moderation.workflow import State
+from service.runtime import Runtime
 
 FIGURES = AttestedFigure.__table__  # type: ignore[attr-defined]
 EVENTS = ChallengeEvent.__table__  # type: ignore[attr-defined]

@@ -22,7 +22,6 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from api.runtime import Runtime
 from ledger.leaf import parse_leaf_body
 from models import (
     AttestedFigure,
@@ -37,6 +36,7 @@ from moderation import store
 from moderation.actors import ADMIN, MEMBER, MODERATOR, PUBLISHER, SYSTEM, Actor
 from moderation.errors import Code, ModerationError
 from moderation.workflow import State
+from service.runtime import Runtime
 
 from .test_store import T0, file, latest_figure
 

@@ -11,9 +11,9 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from api.runtime import Runtime
 from moderation import store
 from moderation.actors import Actor
+from service.runtime import Runtime
 from tests.api.test_subscriptions import PROTOCOL, Client, served, subscribers, until
 from tests.auth.test_resource import mint
 from tests.moderation.test_store import ADA, MOD_A, file, latest_figure

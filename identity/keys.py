@@ -6,7 +6,7 @@ key stays in the JWKS for ``auth_key_grace_s`` (at least the access-token lifeti
 signed keep verifying until they expire. A key's ``kid`` is its RFC 7638 thumbprint.
 
 These functions take a synchronous Session: they run inside the authorization server's
-``run_sync`` bridge (api/auth/server.py) or through ``AsyncSession.run_sync``.
+``run_sync`` bridge (identity/server.py) or through ``AsyncSession.run_sync``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from api.auth.config import utc
+from identity.config import utc
 from models.identity import SigningKey
 
 ALG = "EdDSA"

@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from api.auth import passwords, tokens
-from api.auth.config import utc
+from identity import passwords, tokens
+from identity.config import utc
 from models.identity import Account as AccountRow
 from models.identity import AccountRole
 from models.ingest import Publisher

@@ -18,7 +18,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from api.auth.config import sha256_hex, utc
+from identity.config import sha256_hex, utc
 from models.identity import LoginAttempt
 
 

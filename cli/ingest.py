@@ -10,16 +10,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
-from api.cli import EXIT_FAILED, CommandError, _common, _runtime_call
-
-
-def _print_json(value: Any) -> None:
-    print(json.dumps(value, ensure_ascii=False, sort_keys=True))
+from cli.common import EXIT_FAILED, CommandError, add_service_options, print_json, run_domain
+from service.reconciliation import configured_tolerances, open_system_challenges, reconcile_after
 
 
 def _when(text: str | None, what: str) -> dt.datetime | None:
@@ -32,39 +28,6 @@ def _when(text: str | None, what: str) -> dt.datetime | None:
             f"{what} {text!r}: expected an ISO 8601 time such as 2026-11-21T10:00:00Z"
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
-def _domain_errors() -> tuple[type[Exception], ...]:
-    from ingest.adapters import FormatError
-    from ingest.demo import DemoError
-    from ingest.documents import DocumentError
-    from ingest.publishers import PublisherError
-    from ingest.reconcile.engine import ReconcileError
-    from ledger.keys import KeyFileError
-    from ledger.leaf import LeafError
-
-    return (
-        PublisherError,
-        DocumentError,
-        FormatError,
-        KeyFileError,
-        DemoError,
-        LeafError,
-        ReconcileError,
-    )
-
-
-def _run(args: argparse.Namespace, body: Any) -> Any:
-    """``_runtime_call`` with every domain refusal turned into a one-line CommandError."""
-    errors = _domain_errors()
-
-    async def guarded(runtime: Any) -> Any:
-        try:
-            return await body(runtime)
-        except errors as exc:
-            raise CommandError(" ".join(str(exc).split())) from None
-
-    return _runtime_call(args, guarded)
 
 
 # -- publishers ---------------------------------------------------------------------------------
@@ -120,9 +83,9 @@ def cmd_publishers_add(args: argparse.Namespace) -> int:
                 done.append((publisher.slug, created))
         return done
 
-    done = _run(args, body)
+    done = run_domain(args, body)
     if args.json:
-        _print_json({"publishers": [{"slug": s, "created": c} for s, c in done]})
+        print_json({"publishers": [{"slug": s, "created": c} for s, c in done]})
     else:
         for slug, created in done:
             print(f"{slug}: {'registered' if created else 'already registered, unchanged'}")
@@ -143,9 +106,9 @@ def cmd_publishers_list(args: argparse.Namespace) -> int:
                 found.append(entry)
             return found
 
-    publishers = _run(args, body)
+    publishers = run_domain(args, body)
     if args.json:
-        _print_json({"publishers": publishers})
+        print_json({"publishers": publishers})
         return 0
     if not publishers:
         print("no publishers registered (corroborate publishers add --help)")
@@ -198,9 +161,9 @@ def cmd_keys_add(args: argparse.Namespace) -> int:
             )
             return describe_key(key, dt.datetime.now(dt.UTC))
 
-    described = _run(args, body)
+    described = run_domain(args, body)
     if args.json:
-        _print_json(described)
+        print_json(described)
     else:
         print(f"added {described['key']} (ledger index {described['ledger_index']})")
     return 0
@@ -218,9 +181,9 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
             keys = await rotate_key(session, runtime.log, args.publisher, vkey, grace=grace)
             return [describe_key(key, now) for key in keys]
 
-    new, *retired = _run(args, body)
+    new, *retired = run_domain(args, body)
     if args.json:
-        _print_json({"added": new, "retired": retired})
+        print_json({"added": new, "retired": retired})
     else:
         print(f"added {new['key']} (ledger index {new['ledger_index']})")
         for key in retired:
@@ -240,9 +203,9 @@ def cmd_keys_revoke(args: argparse.Namespace) -> int:
             )
             return describe_key(key, dt.datetime.now(dt.UTC))
 
-    described = _run(args, body)
+    described = run_domain(args, body)
     if args.json:
-        _print_json(described)
+        print_json(described)
     else:
         print(f"revoked {described['key']} from {described['revoked_at']}")
     return 0
@@ -257,9 +220,9 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
             keys = await publisher_keys(session, publisher.id or 0)
             return [describe_key(key, dt.datetime.now(dt.UTC)) for key in keys]
 
-    keys = _run(args, body)
+    keys = run_domain(args, body)
     if args.json:
-        _print_json({"publisher": args.publisher, "keys": keys})
+        print_json({"publisher": args.publisher, "keys": keys})
     else:
         for key in keys:
             print(f"{key['key']}  {key['status']}")
@@ -372,69 +335,16 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         return found
 
     try:
-        report = _run(args, body)
+        report = run_domain(args, body)
     finally:
         bar.close()
     if args.json:
-        _print_json(report)
+        print_json(report)
     else:
         print("\n".join(_summary_lines(report)))
         if report.get("reconciliation"):
             print(_reconciled_line(report["reconciliation"]))
     return 0
-
-
-async def reconcile_after(runtime: Any) -> dict[str, Any] | None:
-    """Re-reconcile what new observations touch, once figures exist (never the first, full run:
-    that is an operator's decision, ``corroborate reconcile``)."""
-    from ingest.reconcile.engine import has_run, reconcile
-
-    async with runtime.sessions() as session:
-        if not await has_run(session):
-            return None
-    report = await reconcile(
-        runtime.sessions, runtime.write_sessions, runtime.log, tolerances=_tolerances(runtime)
-    )
-    return await open_system_challenges(runtime, report.as_dict())
-
-
-async def open_system_challenges(runtime: Any, report: dict[str, Any]) -> dict[str, Any]:
-    """Open the system challenges on the figures a reconciliation run made DISPUTED
-    (``moderation/store.py``) and add what was done to its report (``system_challenges``)."""
-    from moderation.store import open_system_challenges as open_them
-
-    settings = runtime.settings
-    done = {"opened": 0, "skipped_open": 0, "left_over": 0}
-    if report.get("new_versions") and settings.moderation_system_max_per_run:
-        found = await open_them(
-            runtime.write_sessions,
-            runtime.log,
-            int(report["run"]),
-            min_spread_ratio=settings.moderation_system_min_spread_ratio,
-            max_per_run=settings.moderation_system_max_per_run,
-        )
-        done = {
-            "opened": found.opened,
-            "skipped_open": found.skipped_open,
-            "left_over": found.left_over,
-        }
-        report["log_size"] = await _log_size(runtime)
-    return report | {"system_challenges": done}
-
-
-async def _log_size(runtime: Any) -> int:
-    async with runtime.sessions() as session:
-        return int(await runtime.log.size(session))
-
-
-def _tolerances(runtime: Any) -> dict[str, Any]:
-    """The configured per-metric tolerances (CORROBORATE_RECONCILE_TOLERANCES) as Tolerances."""
-    from ingest.reconcile.figures import Tolerance
-
-    return {
-        metric: Tolerance(setting.relative, setting.absolute)
-        for metric, setting in runtime.settings.reconcile_tolerances.items()
-    }
 
 
 def _reconciled_line(report: dict[str, Any]) -> str:
@@ -484,9 +394,9 @@ def cmd_documents_list(args: argparse.Namespace) -> int:
                 for doc, slug in rows
             ]
 
-    documents = _run(args, body)
+    documents = run_domain(args, body)
     if args.json:
-        _print_json({"documents": documents})
+        print_json({"documents": documents})
     else:
         for d in documents:
             obs = d["observations"]
@@ -513,10 +423,10 @@ def cmd_documents_verify(args: argparse.Namespace) -> int:
             )
             return [check.as_dict() for check in checks]
 
-    checks = _run(args, body)
+    checks = run_domain(args, body)
     bad = [c for c in checks if not c["ok"]]
     if args.json:
-        _print_json({"ok": not bad, "documents": checks})
+        print_json({"ok": not bad, "documents": checks})
     else:
         for c in checks:
             status = "ok" if c["ok"] else "FAILED"
@@ -568,14 +478,14 @@ def cmd_demo_load(args: argparse.Namespace) -> int:
                 runtime.sessions,
                 runtime.write_sessions,
                 runtime.log,
-                tolerances=_tolerances(runtime),
+                tolerances=configured_tolerances(runtime),
             )
             found["reconciliation"] = await open_system_challenges(runtime, reconciled.as_dict())
         return found
 
-    result = _run(args, body)
+    result = run_domain(args, body)
     if args.json:
-        _print_json(result)
+        print_json(result)
     elif "reconciliation" in result:
         print(_reconciled_line(result["reconciliation"]))
     return 0
@@ -592,7 +502,7 @@ def register(commands: Any) -> None:
         dest="publishers_command", metavar="COMMAND", required=True
     )
     add = pub_cmds.add_parser("add", help="register a publisher (or some from the catalogue)")
-    _common(add)
+    add_service_options(add)
     add.add_argument(
         "--from-catalogue",
         nargs="+",
@@ -619,7 +529,7 @@ def register(commands: Any) -> None:
     add.add_argument("--json", action="store_true")
     add.set_defaults(func=cmd_publishers_add)
     lst = pub_cmds.add_parser("list", help="list publishers and their keys")
-    _common(lst)
+    add_service_options(lst)
     lst.add_argument("--json", action="store_true")
     lst.set_defaults(func=cmd_publishers_list)
 
@@ -630,7 +540,7 @@ def register(commands: Any) -> None:
         ("rotate", cmd_keys_rotate, "register a new key and retire the current ones"),
     ):
         sub = key_cmds.add_parser(name, help=help_)
-        _common(sub)
+        add_service_options(sub)
         sub.add_argument("--publisher", required=True, metavar="SLUG")
         source = sub.add_mutually_exclusive_group(required=True)
         source.add_argument("--vkey", help="the verifier key (name+keyid+base64), or a file")
@@ -653,7 +563,7 @@ def register(commands: Any) -> None:
         sub.add_argument("--json", action="store_true")
         sub.set_defaults(func=func)
     revoke = key_cmds.add_parser("revoke", help="revoke a key")
-    _common(revoke)
+    add_service_options(revoke)
     revoke.add_argument("--publisher", required=True, metavar="SLUG")
     revoke.add_argument("--key", required=True, help="the key ID (8 hex digits) or vkey")
     revoke.add_argument("--reason", required=True)
@@ -661,13 +571,13 @@ def register(commands: Any) -> None:
     revoke.add_argument("--json", action="store_true")
     revoke.set_defaults(func=cmd_keys_revoke)
     klist = key_cmds.add_parser("list", help="a publisher's keys and their status")
-    _common(klist)
+    add_service_options(klist)
     klist.add_argument("--publisher", required=True, metavar="SLUG")
     klist.add_argument("--json", action="store_true")
     klist.set_defaults(func=cmd_keys_list)
 
     ingest = commands.add_parser("ingest", help="verify, keep, parse and record a signed document")
-    _common(ingest)
+    add_service_options(ingest)
     ingest.add_argument("file", metavar="FILE", help="the document exactly as published")
     ingest.add_argument("--publisher", required=True, metavar="SLUG")
     ingest.add_argument("--format", required=True, metavar="NAME")
@@ -689,13 +599,13 @@ def register(commands: Any) -> None:
     documents = commands.add_parser("documents", help="stored documents")
     doc_cmds = documents.add_subparsers(dest="documents_command", metavar="COMMAND", required=True)
     dlist = doc_cmds.add_parser("list", help="list stored documents")
-    _common(dlist)
+    add_service_options(dlist)
     dlist.add_argument("--json", action="store_true")
     dlist.set_defaults(func=cmd_documents_list)
     verify = doc_cmds.add_parser(
         "verify", help="re-parse stored originals and check them against what is stored"
     )
-    _common(verify)
+    add_service_options(verify)
     verify.add_argument("ids", nargs="*", metavar="ID", type=int)
     verify.add_argument("--all", action="store_true")
     verify.add_argument("--json", action="store_true")
@@ -704,7 +614,7 @@ def register(commands: Any) -> None:
     demo = commands.add_parser("demo", help="the demo data")
     demo_cmds = demo.add_subparsers(dest="demo_command", metavar="COMMAND", required=True)
     load = demo_cmds.add_parser("load", help="sign samples/demo with demo keys and ingest it")
-    _common(load)
+    add_service_options(load)
     load.add_argument("--samples", metavar="DIR", help="default samples/demo")
     load.add_argument(
         "--no-reconcile", action="store_true", help="load the documents only, attest nothing"

@@ -9,7 +9,7 @@ import ipaddress
 import re
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -21,6 +21,9 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from identity.config import AuthConfig
 
 _ORIGIN = re.compile(r"^[A-Za-z0-9.\-]+(?::[0-9]+)?(?:/[A-Za-z0-9._\-]+)*$")
 _DRIVERS = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
@@ -400,6 +403,29 @@ class Settings(BaseSettings):
     @property
     def log_key_path(self) -> Path:
         return self.data_dir / "ledger.key"
+
+    def auth_config(self) -> AuthConfig:
+        """What the authorization server (identity/) reads from these settings."""
+        from identity.config import AuthConfig
+        from identity.passwords import HashParameters
+
+        return AuthConfig(
+            issuer=self.auth_issuer,
+            audience=self.auth_audience,
+            access_token_ttl_s=self.auth_access_token_ttl_s,
+            refresh_token_ttl_s=self.auth_refresh_token_ttl_s,
+            code_ttl_s=self.auth_code_ttl_s,
+            key_grace_s=self.auth_key_grace_s,
+            hashing=HashParameters(
+                time_cost=self.auth_argon2_time_cost,
+                memory_kib=self.auth_argon2_memory_kib,
+                parallelism=self.auth_argon2_parallelism,
+            ),
+            signin_window_s=self.auth_signin_window_s,
+            signin_max_failures_account=self.auth_signin_max_failures_account,
+            signin_max_failures_ip=self.auth_signin_max_failures_ip,
+            signup_max_per_ip=self.auth_signup_max_per_ip,
+        )
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -49,9 +49,9 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 from starlette.responses import Response
 
-from api.auth import keys, tokens
-from api.auth.accounts import Account, load_account
-from api.auth.config import AuthConfig, sha256_hex, utc
+from identity import keys, tokens
+from identity.accounts import Account, load_account
+from identity.config import AuthConfig, sha256_hex, utc
 from models.identity import AuthorizationCode, OAuthClient, RefreshToken, TokenFamily
 
 # authlib logs issued tokens and client ids at DEBUG ("Issue token %r to %r"): never let

@@ -23,7 +23,7 @@ from sqlalchemy import delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from api.auth.resource import LEEWAY_S
+from identity.tokens import LEEWAY_S
 from models.identity import (
     AuthorizationCode,
     LoginAttempt,

@@ -14,9 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from api.auth.accounts import AccountError
-from api.auth.config import sha256_hex, utc
-from api.auth.server import GRANT_TYPES, SCOPES
+from identity.accounts import AccountError
+from identity.config import sha256_hex, utc
+from identity.server import GRANT_TYPES, SCOPES
 from models.identity import OAuthClient
 from models.ingest import Publisher
 

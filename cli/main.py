@@ -1,6 +1,6 @@
 """The ``corroborate`` command line: serve, migrate, the ledger's tools, the verifier, a witness;
-publishers, keys, ingestion and documents are in ``api.cli_ingest``; reconciliation and attested
-figures in ``api.cli_reconcile``; accounts, OAuth clients and token keys in ``api.cli_users``.
+publishers, keys, ingestion and documents are in ``cli.ingest``; reconciliation and attested
+figures in ``cli.reconcile``; accounts, OAuth clients and token keys in ``cli.users``.
 
 Every failure an operator can cause ends with a one-line message on stderr and a non-zero exit,
 never a traceback. Imports are made inside each command so that ``corroborate verify`` loads only
@@ -13,59 +13,19 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-EXIT_FAILED = 1  # the thing checked is not right (a proof that does not verify, an audit problem)
-EXIT_USAGE = 2  # the command could not run (bad settings, unreachable database, bad input)
-
-
-class CommandError(Exception):
-    """Ends the command with a one-line message and an exit code."""
-
-    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def _fail(message: str, code: int) -> NoReturn:
-    print(f"corroborate: {message}", file=sys.stderr)
-    raise SystemExit(code)
-
-
-def _settings(args: argparse.Namespace) -> Any:
-    from api.settings import SettingsError, load_settings
-
-    overrides = {}
-    for name in ("database_url", "data_dir", "host", "port", "log_origin"):
-        value = getattr(args, name, None)
-        if value is not None:
-            overrides[name] = value
-    try:
-        return load_settings(**overrides)
-    except SettingsError as exc:
-        raise CommandError(str(exc)) from None
-
-
-def _runtime_call(args: argparse.Namespace, body: Callable[[Any], Any]) -> Any:
-    """Open the runtime (all start checks), run ``body(runtime)``, close it."""
-    from api.runtime import StartupError, open_runtime
-
-    settings = _settings(args)
-
-    async def run() -> Any:
-        try:
-            runtime = await open_runtime(settings)
-        except StartupError as exc:
-            raise CommandError(str(exc)) from None
-        try:
-            return await body(runtime)
-        finally:
-            await runtime.close()
-
-    return asyncio.run(run())
-
+from cli.common import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    CommandError,
+    add_service_options,
+    fail,
+    runtime_call,
+    settings_from,
+)
 
 # -- commands ----------------------------------------------------------------------------------
 
@@ -73,9 +33,9 @@ def _runtime_call(args: argparse.Namespace, body: Callable[[Any], Any]) -> Any:
 def cmd_serve(args: argparse.Namespace) -> int:
     from api.app import serve
 
-    settings = _settings(args)
+    settings = settings_from(args)
     # Every start check (database, migrations, key, log) with one-line errors, before uvicorn.
-    _runtime_call(args, lambda runtime: asyncio.sleep(0))
+    runtime_call(args, lambda runtime: asyncio.sleep(0))
     serve(settings, workers=args.workers)
     return 0
 
@@ -88,10 +48,10 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from api import migrations
-    from api.runtime import safe_url
+    from service import migrations
+    from service.runtime import safe_url
 
-    settings = _settings(args)
+    settings = settings_from(args)
     try:
         migrations.upgrade(settings.database_url, args.revision)
     except Exception as exc:  # alembic and driver errors become one line
@@ -104,7 +64,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_ledger_vkey(args: argparse.Namespace) -> int:
     from ledger.keys import KeyFileError, load_or_create_signer
 
-    settings = _settings(args)
+    settings = settings_from(args)
     try:
         signer = load_or_create_signer(settings.log_key_path, settings.log_origin)
     except KeyFileError as exc:
@@ -119,7 +79,7 @@ def cmd_ledger_checkpoint(args: argparse.Namespace) -> int:
             latest = await runtime.log.latest_checkpoint(session)
         return bytes(latest.note_with_cosignatures)
 
-    sys.stdout.write(_runtime_call(args, body).decode())
+    sys.stdout.write(runtime_call(args, body).decode())
     return 0
 
 
@@ -130,7 +90,7 @@ def cmd_ledger_audit(args: argparse.Namespace) -> int:
         async with runtime.sessions() as session:
             return await audit_log(session, origin=runtime.log.origin, vkey=runtime.signer.vkey)
 
-    report = _runtime_call(args, body)
+    report = runtime_call(args, body)
     if report.ok:
         print(
             f"ok: {report.entries_checked} entries, {report.tiles_checked} tiles, "
@@ -148,7 +108,7 @@ def cmd_ledger_export(args: argparse.Namespace) -> int:
         async with runtime.sessions() as session:
             return await export_log(session, runtime.log, Path(args.directory))
 
-    written = _runtime_call(args, body)
+    written = runtime_call(args, body)
     print(
         f"wrote {written.files} files ({written.bytes} bytes) for size {written.size} to {args.directory}"
     )
@@ -162,7 +122,7 @@ def cmd_ledger_proof(args: argparse.Namespace) -> int:
         async with runtime.sessions() as session:
             return await proof_bundle_text(session, runtime.log, args.index)
 
-    sys.stdout.write(_runtime_call(args, body))
+    sys.stdout.write(runtime_call(args, body))
     return 0
 
 
@@ -172,7 +132,7 @@ def cmd_ledger_leaf(args: argparse.Namespace) -> int:
             _kind, leaf = await runtime.log.entry(session, args.index)
         return bytes(leaf)
 
-    sys.stdout.buffer.write(_runtime_call(args, body))
+    sys.stdout.buffer.write(runtime_call(args, body))
     return 0
 
 
@@ -232,20 +192,12 @@ def cmd_ledger_cosign(args: argparse.Namespace) -> int:
         except WitnessClientError as exc:
             raise CommandError(str(exc), EXIT_FAILED) from None
 
-    result = _runtime_call(args, body)
+    result = runtime_call(args, body)
     print(result)
     return 0
 
 
 # -- parser ------------------------------------------------------------------------------------
-
-
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--database-url", dest="database_url", help="overrides CORROBORATE_DATABASE_URL"
-    )
-    parser.add_argument("--data-dir", dest="data_dir", help="overrides CORROBORATE_DATA_DIR")
-    parser.add_argument("--log-origin", dest="log_origin", help="overrides CORROBORATE_LOG_ORIGIN")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -254,7 +206,7 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         where = self.prog.removeprefix("corroborate").strip()
-        _fail(f"{where + ': ' if where else ''}{message} (see --help)", EXIT_USAGE)
+        fail(f"{where + ': ' if where else ''}{message} (see --help)", EXIT_USAGE)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -265,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     serve = commands.add_parser("serve", help="serve the API (GraphQL at /graphql)")
-    _common(serve)
+    add_service_options(serve)
     serve.add_argument("--host", help="overrides CORROBORATE_HOST")
     serve.add_argument("--port", type=int, help="overrides CORROBORATE_PORT")
     serve.add_argument(
@@ -277,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     sdl.set_defaults(func=cmd_schema)
 
     migrate = commands.add_parser("migrate", help="apply database migrations (Alembic)")
-    _common(migrate)
+    add_service_options(migrate)
     migrate.add_argument("--revision", default="head", help="target revision (default head)")
     migrate.set_defaults(func=cmd_migrate)
 
@@ -289,24 +241,24 @@ def build_parser() -> argparse.ArgumentParser:
         ("audit", cmd_ledger_audit, "recompute every tile and root from the stored entries"),
     ):
         sub = ledger_cmds.add_parser(name, help=help_)
-        _common(sub)
+        add_service_options(sub)
         sub.set_defaults(func=func)
     export = ledger_cmds.add_parser("export", help="write checkpoint and tiles to DIR for a CDN")
-    _common(export)
+    add_service_options(export)
     export.add_argument("directory", metavar="DIR")
     export.set_defaults(func=cmd_ledger_export)
     proof = ledger_cmds.add_parser("proof", help="print the tlog-proof@v1 bundle of a leaf")
-    _common(proof)
+    add_service_options(proof)
     proof.add_argument("index", type=int)
     proof.set_defaults(func=cmd_ledger_proof)
     leaf = ledger_cmds.add_parser("leaf", help="write a leaf's exact bytes to stdout")
-    _common(leaf)
+    add_service_options(leaf)
     leaf.add_argument("index", type=int)
     leaf.set_defaults(func=cmd_ledger_leaf)
     cosign = ledger_cmds.add_parser(
         "cosign", help="ask a witness (tlog-witness add-checkpoint) to cosign the latest checkpoint"
     )
-    _common(cosign)
+    add_service_options(cosign)
     cosign.add_argument("url", help="the witness's base URL, e.g. http://127.0.0.1:8100")
     cosign.add_argument("witness_vkey", metavar="WITNESS_VKEY", help="vkey string or file")
     cosign.set_defaults(func=cmd_ledger_cosign)
@@ -343,7 +295,9 @@ def build_parser() -> argparse.ArgumentParser:
     wvkey.add_argument("--name", required=True)
     wvkey.set_defaults(func=cmd_witness_vkey)
 
-    from api import cli_ingest, cli_reconcile, cli_users
+    from cli import ingest as cli_ingest
+    from cli import reconcile as cli_reconcile
+    from cli import users as cli_users
 
     cli_ingest.register(commands)
     cli_reconcile.register(commands)
@@ -357,7 +311,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except CommandError as exc:
-        _fail(str(exc), exc.code)
+        fail(str(exc), exc.code)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # stdout closed early (``| head``): stop quietly, as Unix tools do

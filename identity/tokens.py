@@ -34,11 +34,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from api.auth.keys import ALG, ActiveKey
+from identity.keys import ALG, ActiveKey
 from models.identity import RevokedAccessToken, TokenFamily
 
 TYPE = "at+jwt"
 warnings.filterwarnings("ignore", message="EdDSA is deprecated via RFC 9864")
+
+#: clock skew allowed on ``exp`` and ``nbf`` of our own tokens (the resource side, api/auth/resource.py)
+LEEWAY_S = 30
 
 
 @dataclass(frozen=True)

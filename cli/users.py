@@ -15,13 +15,12 @@ import getpass
 import sys
 from typing import Any
 
-from api.cli import CommandError, _common, _runtime_call
-from api.cli_ingest import _print_json
+from cli.common import CommandError, add_service_options, print_json, runtime_call
 
 
 def _run(args: argparse.Namespace, body: Any) -> Any:
-    """``_runtime_call`` with account and client refusals as one-line CommandErrors."""
-    from api.auth.accounts import AccountError
+    """``runtime_call`` with account and client refusals as one-line CommandErrors."""
+    from identity.accounts import AccountError
 
     async def guarded(runtime: Any) -> Any:
         try:
@@ -29,7 +28,7 @@ def _run(args: argparse.Namespace, body: Any) -> Any:
         except AccountError as exc:
             raise CommandError(" ".join(str(exc).split())) from None
 
-    return _runtime_call(args, guarded)
+    return runtime_call(args, guarded)
 
 
 def _now() -> dt.datetime:
@@ -69,7 +68,7 @@ def _account_line(account: Any) -> str:
 
 def _show(args: argparse.Namespace, account: Any, verb: str) -> int:
     if args.json:
-        _print_json(_account_dict(account))
+        print_json(_account_dict(account))
     else:
         print(f"{verb}: {_account_line(account)}")
     return 0
@@ -79,7 +78,7 @@ def _show(args: argparse.Namespace, account: Any, verb: str) -> int:
 
 
 def cmd_users_list(args: argparse.Namespace) -> int:
-    from api.auth.accounts import list_accounts
+    from identity.accounts import list_accounts
 
     async def body(runtime: Any) -> list[Any]:
         async with runtime.sessions() as session:
@@ -87,7 +86,7 @@ def cmd_users_list(args: argparse.Namespace) -> int:
 
     found = _run(args, body)
     if args.json:
-        _print_json({"accounts": [_account_dict(a) for a in found]})
+        print_json({"accounts": [_account_dict(a) for a in found]})
     else:
         for account in found:
             print(_account_line(account))
@@ -95,7 +94,7 @@ def cmd_users_list(args: argparse.Namespace) -> int:
 
 
 def cmd_users_show(args: argparse.Namespace) -> int:
-    from api.auth.accounts import AccountError, find
+    from identity.accounts import AccountError, find
 
     async def body(runtime: Any) -> Any:
         async with runtime.sessions() as session:
@@ -119,8 +118,7 @@ def _read_password(args: argparse.Namespace) -> str:
 
 
 def cmd_users_create_admin(args: argparse.Namespace) -> int:
-    from api.auth.accounts import hash_for_sign_up, sign_up
-    from api.auth.config import AuthConfig
+    from identity.accounts import hash_for_sign_up, sign_up
 
     password = _read_password(args)
 
@@ -129,7 +127,7 @@ def cmd_users_create_admin(args: argparse.Namespace) -> int:
             email=args.email,
             password=password,
             pseudonym=args.pseudonym,
-            hashing=AuthConfig.from_settings(runtime.settings).hashing,
+            hashing=runtime.settings.auth_config().hashing,
         )
         async with runtime.write_sessions() as session, session.begin():
             return await sign_up(
@@ -146,7 +144,7 @@ def cmd_users_create_admin(args: argparse.Namespace) -> int:
 
 
 def cmd_users_grant(args: argparse.Namespace) -> int:
-    from api.auth.accounts import grant_role
+    from identity.accounts import grant_role
 
     async def body(runtime: Any) -> Any:
         async with runtime.write_sessions() as session, session.begin():
@@ -163,7 +161,7 @@ def cmd_users_grant(args: argparse.Namespace) -> int:
 
 
 def cmd_users_revoke(args: argparse.Namespace) -> int:
-    from api.auth.accounts import revoke_role
+    from identity.accounts import revoke_role
 
     async def body(runtime: Any) -> Any:
         async with runtime.write_sessions() as session, session.begin():
@@ -173,7 +171,7 @@ def cmd_users_revoke(args: argparse.Namespace) -> int:
 
 
 def cmd_users_suspend(args: argparse.Namespace) -> int:
-    from api.auth.accounts import suspend
+    from identity.accounts import suspend
 
     async def body(runtime: Any) -> Any:
         async with runtime.write_sessions() as session, session.begin():
@@ -183,7 +181,7 @@ def cmd_users_suspend(args: argparse.Namespace) -> int:
 
 
 def cmd_users_reactivate(args: argparse.Namespace) -> int:
-    from api.auth.accounts import reactivate
+    from identity.accounts import reactivate
 
     async def body(runtime: Any) -> Any:
         async with runtime.write_sessions() as session, session.begin():
@@ -210,7 +208,7 @@ def _client_dict(client: Any) -> dict[str, Any]:
 
 
 def cmd_clients_add(args: argparse.Namespace) -> int:
-    from api.auth.clients import register_client
+    from identity.clients import register_client
 
     async def body(runtime: Any) -> Any:
         async with runtime.write_sessions() as session, session.begin():
@@ -228,7 +226,7 @@ def cmd_clients_add(args: argparse.Namespace) -> int:
 
     made = _run(args, body)
     if args.json:
-        _print_json({**_client_dict(made.client), "client_secret": made.secret})
+        print_json({**_client_dict(made.client), "client_secret": made.secret})
         return 0
     print(f"client_id: {made.client.client_id}")
     if made.secret is not None:
@@ -238,7 +236,7 @@ def cmd_clients_add(args: argparse.Namespace) -> int:
 
 
 def cmd_clients_list(args: argparse.Namespace) -> int:
-    from api.auth.clients import list_clients
+    from identity.clients import list_clients
 
     async def body(runtime: Any) -> list[Any]:
         async with runtime.sessions() as session:
@@ -246,7 +244,7 @@ def cmd_clients_list(args: argparse.Namespace) -> int:
 
     found = _run(args, body)
     if args.json:
-        _print_json({"clients": [_client_dict(c) for c in found]})
+        print_json({"clients": [_client_dict(c) for c in found]})
         return 0
     for client in found:
         kind = "public" if client.public else client.token_endpoint_auth_method
@@ -262,7 +260,7 @@ def cmd_clients_list(args: argparse.Namespace) -> int:
 
 
 def cmd_auth_rotate_key(args: argparse.Namespace) -> int:
-    from api.auth import keys
+    from identity import keys
 
     async def body(runtime: Any) -> tuple[str, list[str]]:
         async with runtime.write_sessions() as session, session.begin():
@@ -270,7 +268,7 @@ def cmd_auth_rotate_key(args: argparse.Namespace) -> int:
 
     kid, retired = _run(args, body)
     if args.json:
-        _print_json({"kid": kid, "retired": retired})
+        print_json({"kid": kid, "retired": retired})
     else:
         print(
             f"signing with {kid}; retired {', '.join(retired) or 'none'} (kept in the JWKS "
@@ -280,7 +278,7 @@ def cmd_auth_rotate_key(args: argparse.Namespace) -> int:
 
 
 def cmd_auth_purge(args: argparse.Namespace) -> int:
-    from api.auth.maintenance import purge
+    from identity.maintenance import purge
 
     async def body(runtime: Any) -> dict[str, int]:
         settings = runtime.settings
@@ -295,7 +293,7 @@ def cmd_auth_purge(args: argparse.Namespace) -> int:
 
     counts = _run(args, body)
     if args.json:
-        _print_json(counts)
+        print_json(counts)
     else:
         print(
             "purged " + ", ".join(f"{n:,} {what.replace('_', ' ')}" for what, n in counts.items())
@@ -304,7 +302,7 @@ def cmd_auth_purge(args: argparse.Namespace) -> int:
 
 
 def cmd_auth_keys(args: argparse.Namespace) -> int:
-    from api.auth import keys
+    from identity import keys
 
     async def body(runtime: Any) -> list[Any]:
         grace = runtime.settings.auth_key_grace_s
@@ -323,7 +321,7 @@ def cmd_auth_keys(args: argparse.Namespace) -> int:
         for k in found
     ]
     if args.json:
-        _print_json({"keys": rows})
+        print_json({"keys": rows})
         return 0
     for row in rows:
         status = "signing" if row["signing"] else "published" if row["published"] else "withdrawn"
@@ -340,7 +338,7 @@ def register(commands: Any) -> None:
     users = commands.add_parser("users", help="accounts: roles and states")
     user_cmds = users.add_subparsers(dest="users_command", metavar="COMMAND", required=True)
     lst = user_cmds.add_parser("list", help="every account with its roles")
-    _common(lst)
+    add_service_options(lst)
     lst.add_argument("--json", action="store_true")
     lst.set_defaults(func=cmd_users_list)
     for name, func, help_ in (
@@ -349,12 +347,12 @@ def register(commands: Any) -> None:
         ("reactivate", cmd_users_reactivate, "let a suspended account sign in again"),
     ):
         sub = user_cmds.add_parser(name, help=help_)
-        _common(sub)
+        add_service_options(sub)
         sub.add_argument("email", metavar="EMAIL")
         sub.add_argument("--json", action="store_true")
         sub.set_defaults(func=func)
     admin = user_cmds.add_parser("create-admin", help="create an account with the admin role")
-    _common(admin)
+    add_service_options(admin)
     admin.add_argument("email", metavar="EMAIL")
     admin.add_argument("--pseudonym", required=True)
     admin.add_argument(
@@ -363,14 +361,14 @@ def register(commands: Any) -> None:
     admin.add_argument("--json", action="store_true")
     admin.set_defaults(func=cmd_users_create_admin)
     grant = user_cmds.add_parser("grant", help="give an account a role")
-    _common(grant)
+    add_service_options(grant)
     grant.add_argument("email", metavar="EMAIL")
     grant.add_argument("role", metavar="ROLE", help="moderator, publisher or admin")
     grant.add_argument("--publisher", metavar="SLUG", help="for the publisher role: which one")
     grant.add_argument("--json", action="store_true")
     grant.set_defaults(func=cmd_users_grant)
     revoke = user_cmds.add_parser("revoke", help="take a role away")
-    _common(revoke)
+    add_service_options(revoke)
     revoke.add_argument("email", metavar="EMAIL")
     revoke.add_argument("role", metavar="ROLE")
     revoke.add_argument("--json", action="store_true")
@@ -379,7 +377,7 @@ def register(commands: Any) -> None:
     clients = commands.add_parser("clients", help="OAuth clients (apps, publishers' machines)")
     client_cmds = clients.add_subparsers(dest="clients_command", metavar="COMMAND", required=True)
     add = client_cmds.add_parser("add", help="register a client (prints its secret once)")
-    _common(add)
+    add_service_options(add)
     add.add_argument("name", metavar="NAME", help="shown on the consent page")
     add.add_argument(
         "--grant",
@@ -409,7 +407,7 @@ def register(commands: Any) -> None:
     add.add_argument("--json", action="store_true")
     add.set_defaults(func=cmd_clients_add)
     clist = client_cmds.add_parser("list", help="registered clients")
-    _common(clist)
+    add_service_options(clist)
     clist.add_argument("--json", action="store_true")
     clist.set_defaults(func=cmd_clients_list)
 
@@ -418,16 +416,16 @@ def register(commands: Any) -> None:
     rotate = auth_cmds.add_parser(
         "rotate-key", help="sign with a new key; the old ones stay in the JWKS for the grace"
     )
-    _common(rotate)
+    add_service_options(rotate)
     rotate.add_argument("--json", action="store_true")
     rotate.set_defaults(func=cmd_auth_rotate_key)
     klist = auth_cmds.add_parser("keys", help="the signing keys and which are published")
-    _common(klist)
+    add_service_options(klist)
     klist.add_argument("--json", action="store_true")
     klist.set_defaults(func=cmd_auth_keys)
     purge = auth_cmds.add_parser(
         "purge", help="delete expired codes, tokens, revocations and sign-in attempts"
     )
-    _common(purge)
+    add_service_options(purge)
     purge.add_argument("--json", action="store_true")
     purge.set_defaults(func=cmd_auth_purge)

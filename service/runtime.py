@@ -13,13 +13,13 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from api import migrations
-from api.settings import Settings
 from ledger.keys import KeyFileError, load_or_create_signer
 from ledger.note import Signer
 from ledger.sequencer import Sequencer
 from ledger.store import LedgerError, TransparencyLog
 from models.db import create_engine, session_factory, writer
+from service import migrations
+from service.settings import Settings
 
 
 class StartupError(RuntimeError):

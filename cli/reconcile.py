@@ -14,14 +14,9 @@ import datetime as dt
 import sys
 from typing import Any
 
-from api.cli import CommandError, _common
-from api.cli_ingest import (
-    _print_json,
-    _run,
-    _tolerances,
-    open_system_challenges,
-    system_challenges_text,
-)
+from cli.common import CommandError, add_service_options, print_json, run_domain
+from cli.ingest import system_challenges_text
+from service.reconciliation import configured_tolerances, open_system_challenges
 
 
 def _metric(text: str | None) -> str | None:
@@ -130,7 +125,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
             runtime.sessions,
             runtime.write_sessions,
             runtime.log,
-            tolerances=_tolerances(runtime),
+            tolerances=configured_tolerances(runtime),
             region=region,
             metric=metric,
             since=since,
@@ -139,9 +134,9 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         )
         return await open_system_challenges(runtime, report.as_dict())
 
-    report = _run(args, body)
+    report = run_domain(args, body)
     if args.json:
-        _print_json(report)
+        print_json(report)
     else:
         print("\n".join(summary_lines(report)))
     return 0
@@ -192,9 +187,9 @@ def cmd_figures_show(args: argparse.Namespace) -> int:
             except FigureNotFound as exc:
                 raise CommandError(str(exc)) from None
 
-    figure = _run(args, body)
+    figure = run_domain(args, body)
     if args.json:
-        _print_json(figure)
+        print_json(figure)
     else:
         print("\n".join(_figure_lines(figure)))
     return 0
@@ -222,9 +217,9 @@ def cmd_figures_disputed(args: argparse.Namespace) -> int:
                 limit=args.limit,
             )
 
-    found = _run(args, body)
+    found = run_domain(args, body)
     if args.json:
-        _print_json({"discrepancies": found})
+        print_json({"discrepancies": found})
         return 0
     if not found:
         print("no disputed figures in this selection")
@@ -247,7 +242,7 @@ def register(commands: Any) -> None:
     rec = commands.add_parser(
         "reconcile", help="attest figures from the publishers' observations (incremental)"
     )
-    _common(rec)
+    add_service_options(rec)
     rec.add_argument("--region", metavar="R", help="only this region and its subdivisions")
     rec.add_argument("--metric", metavar="M", help="only this metric, e.g. cases_cumulative")
     rec.add_argument("--since", metavar="DATE", help="only figures dated DATE or later")
@@ -262,7 +257,7 @@ def register(commands: Any) -> None:
     figures = commands.add_parser("figures", help="attested figures")
     fig_cmds = figures.add_subparsers(dest="figures_command", metavar="COMMAND", required=True)
     show = fig_cmds.add_parser("show", help="one figure, its explanation and every input")
-    _common(show)
+    add_service_options(show)
     show.add_argument("region", metavar="REGION")
     show.add_argument("metric", metavar="METRIC")
     show.add_argument("date", metavar="DATE")
@@ -270,7 +265,7 @@ def register(commands: Any) -> None:
     show.add_argument("--json", action="store_true", help="print one JSON object")
     show.set_defaults(func=cmd_figures_show)
     disputed = fig_cmds.add_parser("disputed", help="the disputed figures (discrepancies)")
-    _common(disputed)
+    add_service_options(disputed)
     disputed.add_argument("--region", metavar="R")
     disputed.add_argument("--metric", metavar="M")
     disputed.add_argument("--since", metavar="DATE")
