@@ -1,7 +1,8 @@
 """The authorization server's HTTP endpoints, sign-up and the sign-in and consent pages.
 
 ``GET /oauth/authorize`` checks the authorization request and shows the sign-in form; its
-``POST`` checks the password (throttled per IP and per email) and shows the consent page, whose
+``POST`` checks the password (throttled per IP and per email: the attempt is counted before the
+password is checked, see identity/throttle.py) and shows the consent page, whose
 ``POST`` (with the signed ``consent`` field) redirects to the client with a code or an error.
 ``POST /oauth/token``, ``/oauth/revoke`` (RFC 7009), ``/oauth/introspect`` (RFC 7662),
 ``GET /.well-known/openid-configuration`` (and ``oauth-authorization-server``),
@@ -311,9 +312,9 @@ async def _sign_in(
     email, password = form.get("email", ""), form.get("password", "")
     ip_key, account_key = throttle.signin_ip(_ip(request)), throttle.signin_account(email)
     moment = now()
-    try:
-        async with runtime.sessions() as session:
-            await throttle.check(
+    try:  # counted before the password is checked, so that a burst gets no more guesses
+        async with runtime.write_sessions() as session, session.begin():
+            taken = await throttle.take(
                 session,
                 [
                     throttle.Limit(ip_key, config.signin_max_failures_ip),
@@ -337,12 +338,9 @@ async def _sign_in(
             session, email=email, password=password, hashing=config.hashing
         )
     account = found.account
-    async with runtime.write_sessions() as session, session.begin():
-        if account is None:
-            await throttle.record(
-                session, [ip_key, account_key], window_s=config.signin_window_s, now=moment
-            )
-        else:
+    if account is not None:  # a success gives back what the attempt took
+        async with runtime.write_sessions() as session, session.begin():
+            await throttle.withdraw(session, taken)
             await throttle.clear(session, account_key)
             if found.rehash is not None:
                 await accounts.store_rehash(session, account.id, found.rehash)
@@ -437,13 +435,12 @@ async def sign_up(request: Request) -> Response:
     key, moment = throttle.signup_ip(_ip(request)), now()
     try:
         async with runtime.write_sessions() as session, session.begin():
-            await throttle.check(
+            await throttle.take(
                 session,
                 [throttle.Limit(key, config.signup_max_per_ip)],
                 window_s=config.signin_window_s,
                 now=moment,
             )
-            await throttle.record(session, [key], window_s=config.signin_window_s, now=moment)
     except throttle.Throttled as refused:
         return _json_error(
             429,
