@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -71,6 +72,37 @@ SCOPES = {
 }
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 AUTH_METHODS = ("none", "client_secret_basic", "client_secret_post")
+
+
+# -- redirect URIs -------------------------------------------------------------------------------
+
+#: A loopback IP redirect URI (RFC 8252 §7.3): http, the literal 127.0.0.1 or [::1], any port.
+_LOOPBACK = re.compile(
+    r"http://(?P<host>127\.0\.0\.1|\[::1\])(?::(?P<port>[0-9]{1,5}))?(?P<rest>[/?][^#]*)?"
+)
+
+
+def redirect_matches(registered: str, given: str) -> bool:
+    """Whether ``given`` (a request's redirect_uri) is the registered redirect URI.
+
+    Exact string comparison, with one exception that RFC 8252 §7.3 requires of authorization
+    servers: for a loopback IP redirect URI (``http://127.0.0.1`` or ``http://[::1]``, as
+    registered) a native app may name any port at the time of the request, since it listens on
+    whatever port its operating system gives it. Everything else — scheme, host (``localhost``
+    is not a loopback IP literal, RFC 8252 §8.3, and is matched exactly), path and query — must
+    still be exactly as registered; a URI with a fragment or user information never matches.
+    """
+    if given == registered:
+        return True
+    wanted, found = _LOOPBACK.fullmatch(registered), _LOOPBACK.fullmatch(given)
+    if wanted is None or found is None:
+        return False
+    port = found["port"]
+    return (
+        found["host"] == wanted["host"]
+        and (found["rest"] or "") == (wanted["rest"] or "")
+        and (port is None or 1 <= int(port) <= 65535)
+    )
 
 
 # -- the request and the client ------------------------------------------------------------------
@@ -153,7 +185,7 @@ class Client(ClientMixin):
         return self.client_id
 
     def get_default_redirect_uri(self) -> None:
-        return None  # redirect_uri is required and must match a registered one exactly
+        return None  # redirect_uri is required and must match a registered one (redirect_matches)
 
     def get_allowed_scope(self, scope: str | None) -> str | None:
         """The scope to grant: the one asked for if the client may have all of it (else None,
@@ -166,7 +198,7 @@ class Client(ClientMixin):
         return " ".join(dict.fromkeys(wanted))
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
-        return redirect_uri in self.redirect_uris
+        return any(redirect_matches(registered, redirect_uri) for registered in self.redirect_uris)
 
     def check_client_secret(self, client_secret: str) -> bool:
         if self.secret_hash is None:
