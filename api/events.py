@@ -4,7 +4,14 @@ any number of subscribers (GraphQL subscriptions).
 On PostgreSQL the hub holds one dedicated asyncpg connection that LISTENs on every channel, so an
 event committed by any process sharing the database reaches every API process; the connection is
 checked every ``ping_s`` and reopened when lost (logged), and events committed while it is down
-are not seen. On SQLite the hub listens to this process's own commits.
+are not seen.
+
+On SQLite the hub relays the ``event_outbox`` table (models/events.py), whoever wrote it (this
+process, another server process, the CLI): on a connection of its own it asks the cheap
+``PRAGMA data_version`` every ``poll_s`` (it changes when another connection commits) and, when
+it changed or this process has just committed events, reads the rows after the last one it
+relayed, in id order: each committed event once, in commit order. A lost connection is reopened
+and reading resumes after the last row relayed.
 
 Each subscriber has a bounded queue and may filter what it is offered. The hub never waits for a
 subscriber: when a queue is full its oldest event is dropped, and a warning says so (the first
@@ -17,10 +24,12 @@ import asyncio
 import contextlib
 import json
 import logging
+import sqlite3
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import aiosqlite
 import asyncpg
 from sqlalchemy.engine import make_url
 from starlette.requests import HTTPConnection
@@ -90,12 +99,17 @@ class EventHub:
         *,
         queue_size: int = 256,
         ping_s: float = 30.0,
+        poll_s: float = 0.5,
         retry_max_s: float = 30.0,
     ) -> None:
         self._url = database_url
         self._postgres = make_url(database_url).get_backend_name() == "postgresql"
         self._queue_size = queue_size
         self._ping_s = ping_s
+        self._poll_s = poll_s
+        self._wake_up = asyncio.Event()
+        #: the id of the last outbox row relayed (SQLite)
+        self.relayed: int | None = None
         self._retry_max_s = retry_max_s
         self._subscribers: dict[str, set[Subscription]] = {c: set() for c in events.CHANNELS}
         self._task: asyncio.Task[None] | None = None
@@ -119,7 +133,8 @@ class EventHub:
         return int(connection.get_server_pid())
 
     async def start(self, *, wait_s: float = 10.0) -> None:
-        """Begin listening; on PostgreSQL wait (at most ``wait_s``) until LISTEN is active."""
+        """Begin listening; wait (at most ``wait_s``) until LISTEN is active (PostgreSQL) or the
+        outbox's newest row is known (SQLite): events committed after that are relayed."""
         if not self._started:
             self._started = True
             if self._postgres:
@@ -127,13 +142,13 @@ class EventHub:
             else:
                 loop = asyncio.get_running_loop()
 
-                def deliver(channel: str, payload: dict[str, Any]) -> None:
+                def wake() -> None:
                     # called on the committing thread, usually this loop's own
                     with contextlib.suppress(RuntimeError):  # the loop has closed
-                        loop.call_soon_threadsafe(self.dispatch, channel, payload)
+                        loop.call_soon_threadsafe(self._wake_up.set)
 
-                self._stop_local = events.listen(self._url, deliver)
-                self._listening.set()
+                self._stop_local = events.listen(self._url, wake)
+                self._task = asyncio.create_task(self._poll(), name="event-hub")
         if not self._listening.is_set():
             try:
                 await asyncio.wait_for(self._listening.wait(), wait_s)
@@ -179,19 +194,78 @@ class EventHub:
             except Exception:  # a subscriber's filter failing must not stop the others
                 log.exception("a subscriber refused an event", extra={"channel": channel})
 
-    # -- PostgreSQL ---------------------------------------------------------------------------
+    # -- SQLite -------------------------------------------------------------------------------
 
-    def _on_notification(
-        self, _connection: Any, _pid: int, channel: str, raw: str | bytes | None
-    ) -> None:
+    async def _poll(self) -> None:
+        database = make_url(self._url).database
+        if not database or database == ":memory:":
+            log.warning("an in-memory SQLite database is not shared: no events are relayed")
+            self._listening.set()
+            return
+        delay = 0.5
+        while True:
+            try:
+                async with aiosqlite.connect(database, isolation_level=None) as connection:
+                    await connection.execute("PRAGMA busy_timeout=30000")
+                    if self.relayed is None:  # events committed from now on
+                        self.relayed = await self._scalar(connection, events.OUTBOX_HEAD) or 0
+                    self._listening.set()
+                    delay = 0.5
+                    await self._relay_forever(connection)
+            except (OSError, sqlite3.Error) as exc:
+                log.warning(
+                    "cannot read the event outbox (%s: %s); retrying in %.1f s",
+                    type(exc).__name__,
+                    exc,
+                    delay,
+                )
+            finally:
+                self._listening.clear()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self._retry_max_s)
+
+    @staticmethod
+    async def _scalar(connection: aiosqlite.Connection, sql: str) -> int | None:
+        async with connection.execute(sql) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
+    async def _relay_forever(self, connection: aiosqlite.Connection) -> None:
+        version: int | None = None
+        batch = 500
+        query = events.outbox_query(batch)
+        while True:
+            self._wake_up.clear()
+            current = await self._scalar(connection, "PRAGMA data_version")
+            if current != version:  # another connection committed something: read what's new
+                version = current
+                while True:
+                    async with connection.execute(query, (self.relayed,)) as cursor:
+                        rows = list(await cursor.fetchall())
+                    for row_id, channel, raw in rows:
+                        self.relayed = int(row_id)
+                        self._relay(str(channel), raw)
+                    if len(rows) < batch:
+                        break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake_up.wait(), self._poll_s)
+
+    def _relay(self, channel: str, raw: str | bytes | None) -> None:
         try:
             payload = json.loads(raw or "")
         except ValueError:
             payload = None
         if not isinstance(payload, dict):
-            log.warning("ignored a notification that is no JSON object", extra={"channel": channel})
+            log.warning("ignored an event that is no JSON object", extra={"channel": channel})
             return
         self.dispatch(channel, payload)
+
+    # -- PostgreSQL ---------------------------------------------------------------------------
+
+    def _on_notification(
+        self, _connection: Any, _pid: int, channel: str, raw: str | bytes | None
+    ) -> None:
+        self._relay(channel, raw)
 
     async def _listen(self) -> None:
         dsn = make_url(self._url).set(drivername="postgresql").render_as_string(hide_password=False)

@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 
 from models.api import PersistedQuery
 from models.db import create_engine, is_sqlite, session_factory, writer
+from models.events import EventOutbox
 from models.identity import (
     Account,
     AccountRole,
@@ -47,6 +48,7 @@ __all__ = [
     "ChallengeSupport",
     "Correction",
     "Document",
+    "EventOutbox",
     "LedgerCheckpoint",
     "LedgerCosignature",
     "LedgerEntry",

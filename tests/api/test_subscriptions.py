@@ -10,11 +10,13 @@ import json
 import time
 import types
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 import uvicorn
-from sqlalchemy import text
+from sqlalchemy import select, text
+from sqlmodel import col
 from starlette.applications import Starlette
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -25,8 +27,10 @@ from ingest.reconcile.engine import reconcile
 from ledger.leaf import leaf_body
 from models import events
 from models.db import create_engine, session_factory, writer
+from models.ledger import LedgerCheckpoint
 from service.runtime import Runtime
-from tests.helpers import free_port
+from tests.conftest import TEST_ORIGIN
+from tests.helpers import ROOT, cli_env, free_port, run_cli
 from tests.ingest.reconcile_support import Publishers, dpc_document, revise_dpc_cell
 
 PROTOCOL = "graphql-transport-ws"
@@ -291,3 +295,98 @@ async def test_a_subscription_past_the_budget_is_refused(runtime: Runtime) -> No
         await subscribe()
     refused = await subscribe()
     assert refused.errors[0].extensions["code"] == "RATE_LIMITED"
+
+
+# -- writes of other processes on SQLite (issue 15, item 18) -------------------------------------
+
+DPC_SAMPLE = ROOT / "samples/demo/italy_dpc/dpc-covid19-ita-andamento-nazionale.csv"
+DPC_FORMAT = "dpc-ita-andamento-nazionale"
+ITALY_CASES = (
+    'subscription { figureChanged(region: "ITA", metric: CASES_CUMULATIVE) { date version value } }'
+)
+
+
+def _revised_dpc(folder: Path) -> tuple[Path, str, int]:
+    """The ministry's file with its last day's case total revised up by 1,000: (file, day, new)."""
+    lines = DPC_SAMPLE.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = lines[0].split(",")
+    last = lines[-1].split(",")
+    new = int(last[header.index("totale_casi")]) + 1000
+    last[header.index("totale_casi")] = str(new)
+    lines[-1] = ",".join(last)
+    folder.mkdir(parents=True, exist_ok=True)
+    revised = folder / DPC_SAMPLE.name
+    revised.write_text("".join(lines), encoding="utf-8")
+    return revised, last[header.index("data")][:10], new
+
+
+async def _checkpoint_sizes(runtime: Runtime, after: int) -> list[int]:
+    async with runtime.sessions() as session:
+        found = await session.scalars(
+            select(col(LedgerCheckpoint.size))
+            .where(col(LedgerCheckpoint.size) > after)
+            .order_by(col(LedgerCheckpoint.size))
+        )
+        return [int(size) for size in found]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # PostgreSQL: NOTIFY reaches every process
+async def test_writes_of_the_cli_reach_subscribers_on_sqlite(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    """The server runs under uvicorn on a SQLite file; `corroborate ingest` and `reconcile` run as
+    processes of their own; their events arrive over the websocket, each once, in order."""
+    env = cli_env(
+        database_url=runtime.settings.database_url,
+        data_dir=str(runtime.settings.data_dir),
+        log_origin=TEST_ORIGIN,
+    )
+    key = tmp_path / "it-dpc.key"
+    revised, last_day, revised_value = _revised_dpc(tmp_path / "revised")
+
+    async def cli(*args: str) -> None:  # in a thread: the server keeps serving meanwhile
+        result = await asyncio.to_thread(run_cli, *args, env=env, timeout=300)
+        assert result.returncode == 0, (result.stdout, result.stderr)
+
+    async def messages(id: str, until_done: Callable[[list[Any]], bool]) -> list[Any]:
+        found: list[Any] = []
+        while not until_done(found):
+            message = await ws.receive()
+            assert message["type"] == "next", message
+            got[message["id"]].append(message["payload"]["data"])
+            found = got[id]
+        return found
+
+    before = (await _checkpoint_sizes(runtime, -1) or [0])[-1]
+    got: dict[str, list[Any]] = {"checkpoints": [], "figures": []}
+    async with served(runtime) as (url, app), client(url) as ws:
+        await ws.subscribe("checkpoints", "subscription { checkpointAdvanced { size } }")
+        await ws.subscribe("figures", ITALY_CASES)
+        await until(subscribers(app, 2))
+
+        await cli("publishers", "add", "--from-catalogue", "it-dpc")
+        await cli("keys", "add", "--publisher", "it-dpc", "--generate", str(key))
+        ingest = ("--publisher", "it-dpc", "--format", DPC_FORMAT, "--sign-with", str(key))
+        await cli("ingest", str(DPC_SAMPLE), *ingest)
+        await cli("reconcile")
+        # the full reconciliation: version 1 of every day's figure, each once, in date order
+        first = await messages("figures", lambda found: len(found) >= 312)
+        days = [item["figureChanged"]["date"] for item in first]
+        assert days == sorted(set(days)) and len(days) == 312
+        assert {item["figureChanged"]["version"] for item in first} == {1}
+
+        # a revision: its ingest re-reconciles what it touches, in the same process
+        await cli("ingest", str(revised), *ingest)
+        [changed] = (await messages("figures", lambda found: len(found) >= 313))[312:]
+        assert changed["figureChanged"] == {"date": last_day, "version": 2, "value": revised_value}
+
+        # every checkpoint the processes signed, once each and in order
+        sizes = await _checkpoint_sizes(runtime, before)
+        assert len(sizes) >= 4  # the publisher, its key, two documents, figures...
+        await messages("checkpoints", lambda found: len(found) >= len(sizes))
+        assert [item["checkpointAdvanced"]["size"] for item in got["checkpoints"]] == sizes
+
+        # nothing more: a round trip after any further event would have arrived
+        await asyncio.sleep(1.0)
+        await ws.send({"type": "ping"})
+        assert await ws.receive() == {"type": "pong"}
