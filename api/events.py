@@ -169,6 +169,7 @@ class EventHub:
                 subscription.close()
         self._listening.clear()
         self._started = False
+        self.relayed = None  # started again, it relays what commits from then on
 
     @contextlib.asynccontextmanager
     async def subscribe(

@@ -390,3 +390,31 @@ async def test_writes_of_the_cli_reach_subscribers_on_sqlite(
         await asyncio.sleep(1.0)
         await ws.send({"type": "ping"})
         assert await ws.receive() == {"type": "pong"}
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # the outbox is SQLite's
+async def test_the_outbox_forgets_old_rows_and_a_restarted_hub_relays_from_its_start(
+    runtime: Runtime,
+) -> None:
+    hub = EventHub(runtime.settings.database_url)
+    old = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=events.OUTBOX_KEEP_S + 60)
+    async with runtime.write_sessions() as session, session.begin():
+        session.add(events.EventOutbox(channel=events.FIGURE, payload='{"n":0}', created_at=old))
+    try:
+        async with hub.subscribe(events.FIGURE) as figures:
+            async with runtime.write_sessions() as session, session.begin():
+                await events.notify(session, events.FIGURE, {"n": 1})
+            assert await take(figures, 1) == [1]  # the old row was there before the hub started
+        await hub.close()
+        async with runtime.write_sessions() as session, session.begin():  # while it is closed
+            await events.notify(session, events.FIGURE, {"n": 2})
+        async with hub.subscribe(events.FIGURE) as figures:
+            async with runtime.write_sessions() as session, session.begin():
+                await events.notify(session, events.FIGURE, {"n": 3})
+            # a restarted hub relays what commits from its start: n=2 went to nobody
+            assert await take(figures, 1) == [3]
+        async with runtime.sessions() as session:
+            kept = await session.scalars(select(col(events.EventOutbox.payload)))
+            assert sorted(kept) == ['{"n":1}', '{"n":2}', '{"n":3}']  # the old one was pruned
+    finally:
+        await hub.close()
