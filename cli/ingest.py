@@ -1,6 +1,7 @@
 """The command line for publishers, their keys, documents and the demo data.
 
-``corroborate publishers add|list``, ``corroborate keys add|rotate|revoke|list``,
+``corroborate publishers add|list``, ``corroborate publishers formats add SLUG FORMAT… --reason
+TEXT``, ``corroborate keys add|rotate|revoke|list``,
 ``corroborate ingest FILE --publisher SLUG --format NAME [--signature FILE | --sign-with KEYFILE]``,
 ``corroborate documents list|verify`` and ``corroborate demo load``. Every refusal is one line on
 stderr and a non-zero exit; ``--json`` prints one JSON object on stdout instead of text.
@@ -14,7 +15,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cli.common import EXIT_FAILED, CommandError, add_service_options, print_json, run_domain
+from cli.common import (
+    EXIT_FAILED,
+    CommandError,
+    add_service_options,
+    input_dir,
+    input_file,
+    key_file,
+    print_json,
+    run_domain,
+    vkey_or_file,
+)
+from ledger.times import rfc3339
 from service.reconciliation import configured_tolerances, open_system_challenges, reconcile_after
 
 
@@ -51,8 +63,9 @@ def cmd_publishers_add(args: argparse.Namespace) -> int:
             for name in ("slug", "name", "homepage", "licence", "kind")
             if getattr(args, name) is None
         ]
-        if missing or not args.jurisdiction:
-            missing += [] if args.jurisdiction else ["--jurisdiction"]
+        missing += [] if args.jurisdiction else ["--jurisdiction"]
+        missing += [] if args.format else ["--format"]
+        if missing:
             raise CommandError(
                 f"missing {', '.join(missing)}: expected them all, or --from-catalogue SLUG"
             )
@@ -68,6 +81,7 @@ def cmd_publishers_add(args: argparse.Namespace) -> int:
                 kind=args.kind,
                 jurisdictions=tuple(args.jurisdiction),
                 conventions=conventions,
+                formats=tuple(args.format),
             )
         ]
     for spec in specs:
@@ -116,8 +130,37 @@ def cmd_publishers_list(args: argparse.Namespace) -> int:
         valid = sum(1 for key in entry["keys"] if key["status"] == "valid")
         print(
             f"{entry['slug']:<10} {entry['kind']:<20} {entry['name']} "
-            f"[{', '.join(entry['jurisdictions'])}] keys: {valid} valid of {len(entry['keys'])}"
+            f"[{', '.join(entry['jurisdictions'])}] keys: {valid} valid of {len(entry['keys'])}; "
+            f"formats: {', '.join(entry['formats']) or 'none'}"
         )
+    return 0
+
+
+def cmd_publishers_formats_add(args: argparse.Namespace) -> int:
+    from ingest.publishers import add_formats
+
+    async def body(runtime: Any) -> dict[str, Any]:
+        async with runtime.write_sessions() as session, session.begin():
+            publisher, added, index = await add_formats(
+                session, runtime.log, args.slug, args.formats, reason=args.reason
+            )
+            return {
+                "publisher": publisher.slug,
+                "added": added,
+                "formats": list(publisher.formats),
+                "ledger_index": index,
+            }
+
+    done = run_domain(args, body)
+    if args.json:
+        print_json(done)
+    elif done["added"]:
+        print(
+            f"{done['publisher']}: added {', '.join(done['added'])} (publisher leaf at ledger "
+            f"index {done['ledger_index']}); formats: {', '.join(done['formats'])}"
+        )
+    else:
+        print(f"{done['publisher']}: already declares {', '.join(args.formats)}, unchanged")
     return 0
 
 
@@ -126,12 +169,13 @@ def cmd_publishers_list(args: argparse.Namespace) -> int:
 
 def _vkey_from_args(args: argparse.Namespace) -> str:
     from ledger.keys import load_or_create_key
+    from ledger.verify import VerificationError, load_vkey
 
     if args.vkey:
-        path = Path(args.vkey)
-        if path.is_file():
-            return path.read_text(encoding="utf-8").strip()
-        return str(args.vkey).strip()
+        try:  # a vkey, or a file holding one (checked here: nothing is opened or written first)
+            return load_vkey(args.vkey, "--vkey").vkey
+        except VerificationError as exc:
+            raise CommandError(str(exc)) from None
     assert args.generate
     try:
         signer = load_or_create_key(
@@ -286,6 +330,7 @@ def _summary_lines(report: dict[str, Any]) -> list[str]:
 def cmd_ingest(args: argparse.Namespace) -> int:
     from ingest.documents import ingest_document, sign_document
     from ledger.keys import KeyFileError, load_key
+    from ledger.note import NoteError, parse_skey
 
     path = Path(args.file)
     try:
@@ -296,13 +341,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         try:
             note = Path(args.signature).read_bytes()
         except OSError as exc:
-            raise CommandError(f"cannot read the signature {args.signature}: {exc}") from None
+            raise CommandError(
+                f"cannot read the signature {args.signature}: {exc.strerror or exc}"
+            ) from None
     else:
         key_path = Path(args.sign_with)
         try:
             raw = key_path.read_text(encoding="ascii").strip()
-            from ledger.note import NoteError, parse_skey
-
             name = parse_skey(raw).name
             signer = load_key(key_path, name, kind="ed25519", what="publisher")
         except (OSError, UnicodeDecodeError, NoteError, KeyFileError) as exc:
@@ -388,7 +433,7 @@ def cmd_documents_list(args: argparse.Namespace) -> int:
                     "sha256": doc.sha256,
                     "size": doc.size,
                     "ledger_index": doc.ledger_index,
-                    "received_at": doc.received_at.isoformat(),
+                    "received_at": rfc3339(doc.received_at),
                     "observations": doc.report.get("observations", {}),
                 }
                 for doc, slug in rows
@@ -462,6 +507,7 @@ def cmd_demo_load(args: argparse.Namespace) -> int:
     demo_dir = Path(args.samples) if args.samples else DEMO_DIR
 
     async def body(runtime: Any) -> dict[str, Any]:
+        from identity.demo import ensure_demo_client
         from ingest.reconcile.engine import reconcile
 
         reports = await load_demo(
@@ -481,13 +527,26 @@ def cmd_demo_load(args: argparse.Namespace) -> int:
                 tolerances=configured_tolerances(runtime),
             )
             found["reconciliation"] = await open_system_challenges(runtime, reconciled.as_dict())
+        # sign-in works out of the box: a public PKCE client for local apps (identity/demo.py)
+        async with runtime.write_sessions() as session, session.begin():
+            client, created = await ensure_demo_client(session)
+        found["oauth_client"] = {
+            "client_id": client.client_id,
+            "redirect_uris": client.redirect_uris,
+            "scopes": client.scopes,
+            "created": created,
+        }
         return found
 
     result = run_domain(args, body)
     if args.json:
         print_json(result)
-    elif "reconciliation" in result:
+        return 0
+    if "reconciliation" in result:
         print(_reconciled_line(result["reconciliation"]))
+    from identity.demo import describe_demo_client
+
+    print(describe_demo_client())
     return 0
 
 
@@ -526,12 +585,32 @@ def register(commands: Any) -> None:
         help="a report dated D covers counts up to D - N (default 0)",
     )
     add.add_argument("--convention", help="the reporting convention in words")
+    add.add_argument(
+        "--format",
+        action="append",
+        metavar="NAME",
+        help="a document format it publishes (an adapter name; repeatable): documents in "
+        "other formats are refused",
+    )
     add.add_argument("--json", action="store_true")
     add.set_defaults(func=cmd_publishers_add)
     lst = pub_cmds.add_parser("list", help="list publishers and their keys")
     add_service_options(lst)
     lst.add_argument("--json", action="store_true")
     lst.set_defaults(func=cmd_publishers_list)
+    formats = pub_cmds.add_parser("formats", help="the document formats a publisher declares")
+    format_cmds = formats.add_subparsers(dest="formats_command", metavar="COMMAND", required=True)
+    fadd = format_cmds.add_parser(
+        "add", help="widen a publisher's formats (appends a publisher leaf to the log)"
+    )
+    add_service_options(fadd)
+    fadd.add_argument("slug", metavar="SLUG")
+    fadd.add_argument("formats", nargs="+", metavar="FORMAT", help="adapter names")
+    fadd.add_argument(
+        "--reason", required=True, help="why it publishes this format (recorded on the log)"
+    )
+    fadd.add_argument("--json", action="store_true")
+    fadd.set_defaults(func=cmd_publishers_formats_add)
 
     keys = commands.add_parser("keys", help="publishers' signing keys (each change is a key leaf)")
     key_cmds = keys.add_subparsers(dest="keys_command", metavar="COMMAND", required=True)
@@ -543,10 +622,13 @@ def register(commands: Any) -> None:
         add_service_options(sub)
         sub.add_argument("--publisher", required=True, metavar="SLUG")
         source = sub.add_mutually_exclusive_group(required=True)
-        source.add_argument("--vkey", help="the verifier key (name+keyid+base64), or a file")
+        source.add_argument(
+            "--vkey", type=vkey_or_file, help="the verifier key (name+keyid+base64), or a file"
+        )
         source.add_argument(
             "--generate",
             metavar="KEYFILE",
+            type=key_file,
             help="use the private key in KEYFILE, creating it (mode 600) if missing",
         )
         sub.add_argument("--key-name", help="key name when generating (default: the slug)")
@@ -578,13 +660,20 @@ def register(commands: Any) -> None:
 
     ingest = commands.add_parser("ingest", help="verify, keep, parse and record a signed document")
     add_service_options(ingest)
-    ingest.add_argument("file", metavar="FILE", help="the document exactly as published")
+    ingest.add_argument(
+        "file", metavar="FILE", type=input_file, help="the document exactly as published"
+    )
     ingest.add_argument("--publisher", required=True, metavar="SLUG")
     ingest.add_argument("--format", required=True, metavar="NAME")
     signature = ingest.add_mutually_exclusive_group(required=True)
-    signature.add_argument("--signature", metavar="FILE", help="the publisher's signed note")
     signature.add_argument(
-        "--sign-with", metavar="KEYFILE", help="sign here with the publisher's private key"
+        "--signature", metavar="FILE", type=input_file, help="the publisher's signed note"
+    )
+    signature.add_argument(
+        "--sign-with",
+        metavar="KEYFILE",
+        type=input_file,
+        help="sign here with the publisher's private key",
     )
     ingest.add_argument("--name", help="the file name as published (default: FILE's name)")
     ingest.add_argument(
@@ -615,7 +704,7 @@ def register(commands: Any) -> None:
     demo_cmds = demo.add_subparsers(dest="demo_command", metavar="COMMAND", required=True)
     load = demo_cmds.add_parser("load", help="sign samples/demo with demo keys and ingest it")
     add_service_options(load)
-    load.add_argument("--samples", metavar="DIR", help="default samples/demo")
+    load.add_argument("--samples", metavar="DIR", type=input_dir, help="default samples/demo")
     load.add_argument(
         "--no-reconcile", action="store_true", help="load the documents only, attest nothing"
     )

@@ -10,7 +10,6 @@ the offline verifier.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 from collections.abc import Sequence
@@ -23,8 +22,10 @@ from cli.common import (
     CommandError,
     add_service_options,
     fail,
+    input_file,
     runtime_call,
     settings_from,
+    vkey_or_file,
 )
 
 # -- commands ----------------------------------------------------------------------------------
@@ -32,10 +33,17 @@ from cli.common import (
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from api.app import serve
+    from identity.demo import describe_demo_client, find_demo_client
 
     settings = settings_from(args)
+
+    async def demo_client(runtime: Any) -> Any:
+        async with runtime.sessions() as session:
+            return await find_demo_client(session)
+
     # Every start check (database, migrations, key, log) with one-line errors, before uvicorn.
-    runtime_call(args, lambda runtime: asyncio.sleep(0))
+    if runtime_call(args, demo_client) is not None:  # registered by `corroborate demo load`
+        print(describe_demo_client(), flush=True)
     serve(settings, workers=args.workers)
     return 0
 
@@ -49,27 +57,25 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     from service import migrations
-    from service.runtime import safe_url
+    from service.runtime import describe_database
 
     settings = settings_from(args)
+    where = describe_database(settings.database_url)
     try:
         migrations.upgrade(settings.database_url, args.revision)
     except Exception as exc:  # alembic and driver errors become one line
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise CommandError(f"migrating {safe_url(settings.database_url)} failed: {first}") from None
-    print(f"database {safe_url(settings.database_url)} is at migration {args.revision}")
+        raise CommandError(f"migrating {where} failed: {first}") from None
+    print(f"database {where} is at migration {args.revision}")
     return 0
 
 
 def cmd_ledger_vkey(args: argparse.Namespace) -> int:
-    from ledger.keys import KeyFileError, load_or_create_signer
+    # through the runtime: the key of *this* database's log, never a new one made elsewhere
+    async def body(runtime: Any) -> str:
+        return str(runtime.signer.vkey)
 
-    settings = settings_from(args)
-    try:
-        signer = load_or_create_signer(settings.log_key_path, settings.log_origin)
-    except KeyFileError as exc:
-        raise CommandError(str(exc)) from None
-    print(signer.vkey)
+    print(runtime_call(args, body))
     return 0
 
 
@@ -137,7 +143,7 @@ def cmd_ledger_leaf(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from ledger.verify import VerificationError, verify_proof_files
+    from ledger.verify import VerificationError, VerificationInputError, verify_proof_files
 
     try:
         verified = verify_proof_files(
@@ -147,7 +153,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
             witnesses=args.witness or (),
             min_witnesses=args.min_witnesses,
         )
-    except VerificationError as exc:
+    except VerificationInputError as exc:  # exit 2: nothing was checked
+        raise CommandError(f"could not verify: {exc}", EXIT_USAGE) from None
+    except VerificationError as exc:  # exit 1: checked, and the proof does not hold
         raise CommandError(f"not verified: {exc}", EXIT_FAILED) from None
     witnesses = ", ".join(sorted(verified.witness_timestamps)) or "no witnesses"
     print(
@@ -184,7 +192,13 @@ def cmd_witness_vkey(args: argparse.Namespace) -> int:
 
 
 def cmd_ledger_cosign(args: argparse.Namespace) -> int:
+    from ledger.verify import VerificationError, load_vkey
     from ledger.witness_client import WitnessClientError, request_cosignature
+
+    try:  # a witness key that cannot be read is "could not run" (2), not a witness refusal (1)
+        load_vkey(args.witness_vkey, "witness vkey")
+    except VerificationError as exc:
+        raise CommandError(str(exc)) from None
 
     async def body(runtime: Any) -> Any:
         try:
@@ -260,17 +274,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_service_options(cosign)
     cosign.add_argument("url", help="the witness's base URL, e.g. http://127.0.0.1:8100")
-    cosign.add_argument("witness_vkey", metavar="WITNESS_VKEY", help="vkey string or file")
+    cosign.add_argument(
+        "witness_vkey", metavar="WITNESS_VKEY", type=vkey_or_file, help="vkey string or file"
+    )
     cosign.set_defaults(func=cmd_ledger_cosign)
 
     verify = commands.add_parser(
         "verify", help="verify offline that a leaf is in the log (tlog-proof@v1 bundle)"
     )
-    verify.add_argument("proof", metavar="PROOF_FILE")
-    verify.add_argument("--leaf", required=True, metavar="LEAF_FILE", help="the leaf's exact bytes")
-    verify.add_argument("--vkey", required=True, help="the log's vkey, or a file holding it")
+    verify.add_argument("proof", metavar="PROOF_FILE", type=input_file)
     verify.add_argument(
-        "--witness", action="append", metavar="VKEY", help="a witness vkey or file (repeatable)"
+        "--leaf",
+        required=True,
+        metavar="LEAF_FILE",
+        type=input_file,
+        help="the leaf's exact bytes",
+    )
+    verify.add_argument(
+        "--vkey", required=True, type=vkey_or_file, help="the log's vkey, or a file holding it"
+    )
+    verify.add_argument(
+        "--witness",
+        action="append",
+        metavar="VKEY",
+        type=vkey_or_file,
+        help="a witness vkey or file (repeatable)",
     )
     verify.add_argument("--min-witnesses", type=int, default=0, metavar="N")
     verify.set_defaults(func=cmd_verify)
@@ -285,6 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         required=True,
         metavar="VKEY",
+        type=vkey_or_file,
         help="the vkey (or file) of a log to witness; its key name is the log's origin (repeatable)",
     )
     wserve.add_argument("--host", default="127.0.0.1")

@@ -79,8 +79,10 @@ async def register_client(
     public: bool,
     auth_method: str,
     now: dt.datetime,
+    client_id: str | None = None,
 ) -> Registered:
-    """Register a client; AccountError (400/404) says what was expected."""
+    """Register a client; AccountError (400/404) says what was expected. ``client_id`` is made
+    at random unless given (the demo client's is fixed: identity/demo.py)."""
     grants = list(dict.fromkeys(grant_types))
     problems: list[str] = []
     if not name.strip():
@@ -124,7 +126,7 @@ async def register_client(
         raise AccountError(f"no publisher has the slug {publisher!r}", status=404)
     secret = None if public else secrets.token_urlsafe(32)
     row = OAuthClient(
-        client_id=secrets.token_urlsafe(16),
+        client_id=client_id or secrets.token_urlsafe(16),
         secret_hash=None if secret is None else sha256_hex(secret),
         name=name.strip(),
         redirect_uris=list(dict.fromkeys(redirect_uris)),

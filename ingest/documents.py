@@ -10,8 +10,9 @@ A publisher signs a C2SP signed note whose text is a *document statement*::
     sha256 867df4c3…(64 hex digits)
     signed 2026-11-21T10:00:00Z
 
-Ingestion (``ingest_document``) checks the statement against the bytes, parses them with the
-format's adapter, then in one writer transaction: verifies the signature against a key of that
+Ingestion (``ingest_document``) checks the statement against the bytes and the format against
+the ones the publisher's record declares (``check_format``), parses them with the format's
+adapter, then in one writer transaction: verifies the signature against a key of that
 publisher valid both when it says it signed and now, keeps the original content-addressed under
 ``<data dir>/documents/``, appends a ``document`` leaf and one ``observation`` leaf per new or
 changed value, and stores the rows. Any failure rolls everything back (and removes an original it
@@ -228,6 +229,29 @@ def verify_signature(
                 return key
             problems.extend(issues)
     raise DocumentError(f"the document's key cannot sign now: {'; '.join(dict.fromkeys(problems))}")
+
+
+def check_format(publisher: Publisher, format: str) -> None:
+    """Refuse a document in a format ``publisher``'s record does not declare: one publisher's
+    key must not put another publisher's file (and figures) on its record."""
+    declared = list(publisher.formats or ())
+    if format in declared:
+        return
+    raise DocumentError(
+        f"publisher {publisher.slug!r} does not publish format {format!r}: its record declares "
+        f"{', '.join(declared) or 'no formats'}, expected a document in one of those. If it "
+        "really publishes this format too, an operator first runs `corroborate publishers "
+        f"formats add {publisher.slug} {format} --reason TEXT` (recorded on the log)"
+    )
+
+
+async def _check_declared_format(
+    sessions: async_sessionmaker[AsyncSession], publisher: str, format: str
+) -> None:
+    """The format check before parsing, so that a large document in a format its publisher does
+    not declare is refused at once (the transaction checks again, under the log's lock)."""
+    async with sessions() as session:
+        check_format(await get_publisher(session, publisher), format)
 
 
 # --- what a parse result becomes ------------------------------------------------------------
@@ -498,6 +522,8 @@ async def ingest_document(
     """
     started = time.perf_counter()
     statement, digest = check_statement(note, content, publisher=publisher, format=format)
+    get_adapter(format)  # an unknown format is named as such, before the publisher's formats
+    await _check_declared_format(sessions, publisher, format)
     result = parse_document(format, content)
     accepted, refusals = screen(result)
     report = IngestReport(
@@ -525,6 +551,7 @@ async def ingest_document(
                     f"after now ({iso_utc(received)}): expected a time in the past"
                 )
             owner = await get_publisher(session, publisher)
+            check_format(owner, format)
             keys = await publisher_keys(session, owner.id or 0)
             key = verify_signature(note, keys, publisher, statement.signed_at, received)
             seen = await session.execute(

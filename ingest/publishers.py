@@ -11,6 +11,11 @@ when unset) unless revoked, from ``revoked_at`` on. Rotation registers the new k
 keys' windows after a grace period (default one day): documents signed with an old key before the
 rotation are accepted if they arrive within the grace (a key must be valid when a document is
 signed and when it arrives).
+
+Formats: a publisher's record declares the document formats (adapter names) it publishes, and a
+document in any other format is refused (``ingest.documents.check_format``), so that one publisher's key cannot
+put another publisher's file on its record. Only an operator widens them (``add_formats``), and
+each widening appends a ``publisher`` leaf, so the change is on the log for anyone to see.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from ingest.kinds import PUBLISHER_KINDS
 from ledger.leaf import leaf_body
 from ledger.note import NoteError, Verifier, parse_vkey
 from ledger.store import TransparencyLog
+from ledger.times import rfc3339
 from models import Publisher, PublisherKey
 
 KINDS = PUBLISHER_KINDS
@@ -87,6 +93,7 @@ class PublisherSpec:
                 f"conventions: unexpected {', '.join(sorted(unknown))}; "
                 "expected report_lag_days and description"
             )
+        found.extend(format_problems(self.formats))
         return found
 
     def record(self) -> dict[str, Any]:
@@ -101,7 +108,21 @@ class PublisherSpec:
                 "report_lag_days": self.conventions.get("report_lag_days", 0),
                 "description": self.conventions.get("description", "not declared"),
             },
+            "formats": sorted(set(self.formats)),
         }
+
+
+def format_problems(formats: Sequence[str]) -> list[str]:
+    """What is wrong with a list of document formats: each must be an adapter's name."""
+    from ingest.adapters import ADAPTERS
+
+    unknown = [name for name in formats if name not in ADAPTERS]
+    if not unknown:
+        return []
+    return [
+        f"format {', '.join(repr(name) for name in unknown)}: expected adapter names, one of "
+        f"{', '.join(sorted(ADAPTERS))}"
+    ]
 
 
 def catalogue() -> dict[str, PublisherSpec]:
@@ -144,8 +165,13 @@ def specs_from_toml(text: str, where: str) -> list[PublisherSpec]:
 
 
 def _same(publisher: Publisher, spec: PublisherSpec) -> bool:
+    """Whether ``spec`` describes the registered publisher: the same record, and formats the
+    publisher already declares (an operator may have widened them since, on the log)."""
     record = spec.record()
-    return all(getattr(publisher, name) == record[name] for name in record)
+    formats = set(record.pop("formats"))
+    return formats <= set(publisher.formats or ()) and all(
+        getattr(publisher, name) == record[name] for name in record
+    )
 
 
 async def add_publisher(
@@ -159,8 +185,15 @@ async def add_publisher(
     if existing is not None:
         if _same(existing, spec):
             return existing, False
+        missing = sorted(set(spec.formats) - set(existing.formats or ()))
+        widen = (
+            f" (its formats lack {', '.join(missing)}: an operator widens them with "
+            f"`corroborate publishers formats add {spec.slug} FORMAT --reason TEXT`)"
+            if missing
+            else ""
+        )
         raise PublisherError(
-            f"publisher {spec.slug!r} is already registered with other details; "
+            f"publisher {spec.slug!r} is already registered with other details{widen}; "
             "a publisher's record is not rewritten"
         )
     publisher = Publisher(**spec.record(), created_at=now or dt.datetime.now(dt.UTC))
@@ -198,6 +231,46 @@ async def publisher_keys(session: AsyncSession, publisher_id: int) -> list[Publi
     return list(result.scalars())
 
 
+async def add_formats(
+    session: AsyncSession,
+    log: TransparencyLog,
+    slug: str,
+    formats: Sequence[str],
+    *,
+    reason: str,
+    now: dt.datetime | None = None,
+) -> tuple[Publisher, list[str], int | None]:
+    """Widen ``slug``'s declared formats; returns the publisher, the formats added and the
+    ledger index of the ``publisher`` leaf that records it (None when all were declared
+    already: nothing is written)."""
+    problems = format_problems(formats)
+    if problems:
+        raise PublisherError(f"publisher {slug!r}: {'; '.join(problems)}")
+    if not formats:
+        raise PublisherError("expected at least one format to add, got none")
+    if not reason.strip():
+        raise PublisherError("widening a publisher's formats needs a reason, got none")
+    publisher = await get_publisher(session, slug)
+    declared = list(publisher.formats or ())
+    added = sorted(set(formats) - set(declared))
+    if not added:
+        return publisher, [], None
+    moment = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
+    widened = sorted({*declared, *added})
+    record = {
+        "action": "formats",
+        "publisher": slug,
+        "added": added,
+        "formats": widened,
+        "reason": " ".join(reason.split()),
+        "at": iso_utc(moment),
+    }
+    appended = await log.append(session, [("publisher", leaf_body("publisher", record))])
+    publisher.formats = widened  # a new list: the JSON column sees the change
+    await session.flush()
+    return publisher, added, appended.first_index
+
+
 def as_utc(moment: dt.datetime) -> dt.datetime:
     """Datetimes come back from SQLite naive; every one we store is UTC."""
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
@@ -217,8 +290,9 @@ def key_problem(key: PublisherKey, moment: dt.datetime) -> str | None:
 
 
 def iso_utc(moment: dt.datetime) -> str:
-    """``YYYY-MM-DDTHH:MM:SSZ``, as every record and message here writes times (naive = UTC)."""
-    return as_utc(moment).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """``YYYY-MM-DDTHH:MM:SSZ``, as every record and message here writes times (naive = UTC):
+    the one form of ``ledger.times``."""
+    return rfc3339(moment)
 
 
 def parse_publisher_vkey(vkey: str) -> Verifier:
@@ -404,6 +478,7 @@ def describe_publisher(publisher: Publisher) -> dict[str, Any]:
         "kind": publisher.kind,
         "jurisdictions": publisher.jurisdictions,
         "conventions": publisher.conventions,
+        "formats": list(publisher.formats or ()),
     }
 
 
@@ -411,6 +486,7 @@ __all__: Sequence[str] = (
     "KINDS",
     "PublisherError",
     "PublisherSpec",
+    "add_formats",
     "add_key",
     "add_publisher",
     "catalogue",

@@ -14,7 +14,15 @@ from typing import Any
 import rfc8785
 
 KINDS: frozenset[str] = frozenset(
-    {"document", "observation", "attestation", "challenge-event", "correction", "key"}
+    {
+        "document",
+        "observation",
+        "attestation",
+        "challenge-event",
+        "correction",
+        "key",
+        "publisher",
+    }
 )
 MAX_LEAF_BYTES = 65_535  # a C2SP entry bundle stores each entry's length in 16 bits
 _PREFIX = re.compile(rb"^corroborate/([a-z][a-z\-]*)/v1\n")

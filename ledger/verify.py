@@ -4,7 +4,9 @@
 VKEY ...] [--min-witnesses N]`` runs: it reads the proof (at most 1 MiB) and the leaf bytes (at
 most 64 MiB), reads each key argument as a vkey or as the path of a file holding one, and calls
 ``ledger.bundle.verify_bundle``. Every failure, including an unreadable or oversized file, is a
-``VerificationError`` with a one-line reason.
+``VerificationError`` with a one-line reason; failures to *run* the check (a file that cannot be
+read, is too large or is not a proof or a vkey at all) are its subclass ``VerificationInputError``,
+so that a caller can tell "could not check" from "checked, and it does not verify".
 
 Only the standard library, ``cryptography`` and ``ledger.{merkle,note,checkpoint,bundle}`` are
 imported, so a client can vendor these modules and verify proofs without the rest of the project.
@@ -20,7 +22,13 @@ from ledger import bundle as _bundle
 from ledger import note as _note
 from ledger.bundle import VerifiedProof
 
-__all__ = ["MAX_LEAF_BYTES", "MAX_PROOF_BYTES", "VerificationError", "verify_proof_files"]
+__all__ = [
+    "MAX_LEAF_BYTES",
+    "MAX_PROOF_BYTES",
+    "VerificationError",
+    "VerificationInputError",
+    "verify_proof_files",
+]
 
 MAX_PROOF_BYTES = _bundle.MAX_BUNDLE_BYTES  # 1 MiB
 MAX_LEAF_BYTES = 64 << 20  # 64 MiB
@@ -29,6 +37,11 @@ MAX_VKEY_FILE_BYTES = _note.MAX_KEY_TEXT + 1  # a vkey and one trailing newline
 
 class VerificationError(ValueError):
     """Why a proof file does not prove a leaf under the given keys; the message is one line."""
+
+
+class VerificationInputError(VerificationError):
+    """The check could not run: a file is missing, unreadable or too large, the proof is not a
+    tlog-proof@v1 bundle, or a key is not a vkey. Nothing was checked."""
 
 
 def _one_line(message: str) -> str:
@@ -42,9 +55,9 @@ def _read_capped(path: str | os.PathLike[str], what: str, limit: int) -> bytes:
             data = handle.read(limit + 1)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        raise VerificationError(f"cannot read {what} {os.fspath(path)!r}: {reason}") from None
+        raise VerificationInputError(f"cannot read {what} {os.fspath(path)!r}: {reason}") from None
     if len(data) > limit:
-        raise VerificationError(
+        raise VerificationInputError(
             f"{what} {os.fspath(path)!r} is larger than {limit} bytes: expected at most {limit}"
         )
     return data
@@ -57,18 +70,18 @@ def load_vkey(argument: str, what: str) -> _note.Verifier:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
-            raise VerificationError(f"{what} file {argument!r} is not UTF-8 text") from None
+            raise VerificationInputError(f"{what} file {argument!r} is not UTF-8 text") from None
         text = text.removesuffix("\n")
         try:
             return _note.parse_vkey(text)
         except _note.NoteError as exc:
-            raise VerificationError(
+            raise VerificationInputError(
                 f"{what} file {argument!r} does not hold a vkey: {_one_line(str(exc))}"
             ) from None
     try:
         return _note.parse_vkey(argument)
     except _note.NoteError as exc:
-        raise VerificationError(
+        raise VerificationInputError(
             f"{what} {argument[:60]!r} is neither a readable file nor a valid vkey: "
             f"{_one_line(str(exc))}"
         ) from None
@@ -104,5 +117,7 @@ def verify_proof_files(
             min_witnesses=min_witnesses,
             origin=origin,
         )
+    except _bundle.MalformedBundleError as exc:
+        raise VerificationInputError(f"proof file: {_one_line(str(exc))}") from exc
     except _bundle.BundleError as exc:
         raise VerificationError(_one_line(str(exc))) from exc

@@ -472,8 +472,8 @@ def _too_large() -> Response:
 def create_witness_app(directory: Path, name: str, logs: Sequence[str]) -> Starlette:
     """The witness's ASGI app: ``POST /add-checkpoint`` and ``GET /`` (name, vkey, origins)."""
     directory = Path(directory)
+    keys = _log_keys(logs)  # before the key is made: a bad --log creates nothing
     signer = witness_signer(directory, name)
-    keys = _log_keys(logs)
     state = WitnessState(directory)
     state.read()  # a corrupt state file stops the start, not the first request
     witness = Witness(signer, keys, state)

@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlmodel import Field, SQLModel
 
@@ -51,6 +52,12 @@ class Publisher(SQLModel, table=True):
         sa_column=Column(JSON, nullable=False),
         description="Declared reporting conventions: report_lag_days (a report dated D covers "
         "counts up to D - report_lag_days) and a description in words.",
+    )
+    formats: list[str] = Field(
+        default_factory=list,
+        sa_column=Column(JSON, nullable=False, server_default=text("'[]'")),
+        description="The document formats (adapter names) the publisher may submit; widened "
+        "only by an operator, each time with a `publisher` leaf on the log.",
     )
     created_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 

@@ -19,7 +19,7 @@ from ingest.documents import original_path, sign_document
 from ingest.publishers import catalogue
 from ledger.keys import load_key
 from ledger.note import generate_signer
-from tests.helpers import ROOT, cli_env, run_cli
+from tests.helpers import CORROBORATE, ROOT, cli_env, run_cli
 
 WHO_SAMPLE = "samples/who/WHO-COVID-19-global-data.csv"
 WHO_VINTAGE = "samples/demo/who/vintage-2020-11-09/WHO-COVID-19-global-data.csv"
@@ -145,6 +145,8 @@ def test_publishers_add_from_catalogue_and_by_flags_then_list(db_url: str, tmp_p
             "1",
             "--convention",
             "figures dated D cover counts up to D - 1",
+            "--format",
+            "dpc-ita-andamento-nazionale",
             env=env,
         )
     )
@@ -161,10 +163,13 @@ def test_publishers_add_from_catalogue_and_by_flags_then_list(db_url: str, tmp_p
         "report_lag_days": 1,
         "description": "figures dated D cover counts up to D - 1",
     }
+    assert paper["formats"] == ["dpc-ita-andamento-nazionale"]
     assert by_slug["who"]["kind"] == "official-agency"
+    assert by_slug["who"]["formats"] == ["who-covid-19-global-data"]
     assert all(p["keys"] == [] for p in listed["publishers"])
     text_list = cli_ok(run_cli("publishers", "list", env=env)).stdout
     assert "who" in text_list and "it-paper" in text_list and "keys: 0 valid of 0" in text_list
+    assert "formats: who-covid-19-global-data" in text_list
 
 
 BAD_PUBLISHERS: dict[str, tuple[tuple[str, str | None], list[str]]] = {
@@ -173,6 +178,8 @@ BAD_PUBLISHERS: dict[str, tuple[tuple[str, str | None], list[str]]] = {
     "bad homepage": (("--homepage", "giornale.example"), ["homepage", "expected an http(s) URL"]),
     "missing flag": (("--licence", None), ["missing --licence", "expected"]),
     "no jurisdiction": (("--jurisdiction", None), ["missing --jurisdiction", "expected"]),
+    "no format": (("--format", None), ["missing --format", "expected"]),
+    "unknown format": (("--format", "who-csv"), ["format 'who-csv'", "expected adapter names"]),
 }
 
 
@@ -184,6 +191,7 @@ def _publisher_flags(**changes: str | None) -> list[str]:
         "--licence": "CC BY 4.0",
         "--kind": "newsroom",
         "--jurisdiction": "ITA",
+        "--format": "dpc-ita-andamento-nazionale",
     }
     flags.update(changes)
     return [part for flag, value in flags.items() if value is not None for part in (flag, value)]
@@ -414,8 +422,9 @@ def test_ingest_refusals_leave_no_trace(db_url: str, tmp_path: Path) -> None:
     refusals: list[tuple[tuple[str, ...], tuple[str, ...]]] = [
         ((WHO_VINTAGE, "who", "who-csv", *sign), ("unknown format 'who-csv'", "expected")),
         (
+            # another publisher's format is refused before the content is even parsed
             (WHO_VINTAGE, "who", "owid-covid-data", *sign),
-            ("expected header", "the content looks like 'who-covid-19-global-data'"),
+            ("does not publish format 'owid-covid-data'", "declares who-covid-19-global-data"),
         ),
         ((WHO_VINTAGE, "nobody", WHO_FORMAT, *sign), ("unknown publisher 'nobody'",)),
         (
@@ -428,11 +437,11 @@ def test_ingest_refusals_leave_no_trace(db_url: str, tmp_path: Path) -> None:
         ),
         (
             ("samples/who/missing.csv", "who", WHO_FORMAT, *sign),
-            ("cannot read samples/who/missing.csv",),
+            ("argument FILE: cannot read samples/who/missing.csv", "No such file"),
         ),
         (
             (WHO_VINTAGE, "who", WHO_FORMAT, "--signature", str(tmp_path / "none.sig")),
-            ("cannot read the signature",),
+            ("argument --signature: cannot read", "none.sig"),
         ),
     ]
     for arguments, expected in refusals:
@@ -547,3 +556,95 @@ def test_demo_load_then_again_changes_nothing(db_url: str, tmp_path: Path) -> No
     verified = cli_ok(run_cli("documents", "verify", "--all", env=env, timeout=300)).stdout
     assert "FAILED" not in verified
     assert verified.count("): ok, ") == len(documents)
+
+
+# -- formats ----------------------------------------------------------------------------------
+
+DPC_SAMPLE = "samples/italy_dpc/dpc-covid19-ita-andamento-nazionale.csv"
+DPC_FORMAT = "dpc-ita-andamento-nazionale"
+
+
+def _table_counts(db_url: str) -> list[int]:
+    return [
+        _execute(db_url, f"SELECT COUNT(*) FROM {table}")[0][0]
+        for table in ("document", "observation", "ledger_entry", "publisher")
+    ]
+
+
+def test_a_format_the_publisher_does_not_declare_is_refused_until_widened_on_the_log(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Issue 15, item 1: WHO's key must not put Italy's DPC file on WHO's record."""
+    env = service_env(db_url, tmp_path)
+    key = tmp_path / "who.key"
+    _register_who(env, key)
+    cli_ok(run_cli("publishers", "add", "--from-catalogue", "it-dpc", env=env))
+    size, counts = ledger_size(env), _table_counts(db_url)
+
+    def ingest_dpc_as_who(*extra: str) -> Result:
+        return run_cli(
+            "ingest",
+            DPC_SAMPLE,
+            "--publisher",
+            "who",
+            "--format",
+            DPC_FORMAT,
+            "--sign-with",
+            str(key),
+            *extra,
+            env=env,
+        )
+
+    refused = cli_refused(
+        ingest_dpc_as_who(),
+        f"publisher 'who' does not publish format '{DPC_FORMAT}'",
+        "its record declares who-covid-19-global-data",
+        f"corroborate publishers formats add who {DPC_FORMAT}",
+    )
+    assert "Traceback" not in refused
+    assert ledger_size(env) == size and _table_counts(db_url) == counts
+    assert _originals(tmp_path) == []
+
+    # widening needs a known format, a registered publisher and a reason; refusals write nothing
+    fmt_add = ("publishers", "formats", "add")
+    cli_refused(run_cli(*fmt_add, "who", "who-csv", "--reason", "x", env=env), "'who-csv'")
+    cli_refused(
+        run_cli(*fmt_add, "nobody", DPC_FORMAT, "--reason", "x", env=env), "unknown publisher"
+    )
+    cli_refused(run_cli(*fmt_add, "who", DPC_FORMAT, "--reason", " ", env=env), "needs a reason")
+    cli_refused(run_cli(*fmt_add, "who", DPC_FORMAT, env=env), "--reason")
+    assert ledger_size(env) == size and _table_counts(db_url) == counts
+
+    widened = cli_json(
+        run_cli(*fmt_add, "who", DPC_FORMAT, "--reason", "WHO republishes it", "--json", env=env)
+    )
+    assert widened == {
+        "publisher": "who",
+        "added": [DPC_FORMAT],
+        "formats": [DPC_FORMAT, WHO_FORMAT],
+        "ledger_index": size,
+    }
+    # the widening is a publisher leaf on the log, for anyone to see
+    leaf = subprocess.run(
+        [CORROBORATE, "ledger", "leaf", str(size)], env=env, cwd=ROOT, capture_output=True
+    ).stdout
+    header, record = leaf.split(b"\n", 1)
+    assert header == b"corroborate/publisher/v1"
+    assert json.loads(record) == {
+        "action": "formats",
+        "publisher": "who",
+        "added": [DPC_FORMAT],
+        "formats": [DPC_FORMAT, WHO_FORMAT],
+        "reason": "WHO republishes it",
+        "at": json.loads(record)["at"],
+    }
+    again = cli_ok(run_cli(*fmt_add, "who", DPC_FORMAT, "--reason", "again", env=env))
+    assert "already declares" in again.stdout
+    assert ledger_size(env) == size + 1  # idempotent: no second leaf
+    listed = cli_json(run_cli("publishers", "list", "--json", env=env))["publishers"]
+    assert {p["slug"]: p["formats"] for p in listed}["who"] == [DPC_FORMAT, WHO_FORMAT]
+    # the catalogue record still matches: registering it again changes nothing
+    cli_ok(run_cli("publishers", "add", "--from-catalogue", "who", env=env))
+
+    cli_ok(ingest_dpc_as_who("--no-reconcile"))
+    assert [d["format"] for d in _documents(env)] == [DPC_FORMAT]

@@ -455,3 +455,41 @@ async def test_route_needs_its_parameters(
         headers={**dpc.auth, "Content-Type": "application/octet-stream"},
     )
     assert no_format.status_code == 400 and "`format`" in no_format.json()["message"]
+
+
+# --- a format the publisher does not declare (issue 15, item 1) ----------------------------------
+
+WHO_FORMAT = "who-covid-19-global-data"
+
+
+async def test_a_format_the_publisher_does_not_declare_is_refused_by_both_doors(
+    runtime: Runtime, client: httpx.AsyncClient, dpc: Machine
+) -> None:
+    """DPC's key signing WHO's file (a valid signature, a valid format, but not DPC's): refused by
+    ``submitDocument`` and ``POST /documents`` alike, naming DPC's formats, and nothing is
+    written; once an operator widens DPC's formats (a ``publisher`` leaf) it goes in."""
+    from ingest.documents import sign_document
+    from ingest.publishers import add_formats
+
+    content = b"".join(WHO_SAMPLE.read_bytes().splitlines(keepends=True)[:200])
+    note = sign_document(
+        content, publisher="it-dpc", format=WHO_FORMAT, name="who.csv", signer=dpc.signer
+    ).decode()
+    taken = await state(runtime)
+    variables = submission(content, note)
+    variables["input"]["format"] = WHO_FORMAT
+    message = refused_with(await graphql(client, SUBMIT, variables, dpc.auth), "BAD_USER_INPUT")
+    assert f"publisher 'it-dpc' does not publish format '{WHO_FORMAT}'" in message
+    assert "its record declares dpc-ita-andamento-nazionale" in message
+    answer = await post_document(client, content, note, dpc.auth, format=WHO_FORMAT)
+    assert answer.status_code == 400, answer.text
+    assert "does not publish format" in answer.json()["message"]
+    assert await state(runtime) == taken, "a refused submission wrote something"
+
+    async with runtime.write_sessions() as session, session.begin():
+        _publisher, added, index = await add_formats(
+            session, runtime.log, "it-dpc", [WHO_FORMAT], reason="test: it republishes WHO's file"
+        )
+    assert added == [WHO_FORMAT] and index == taken.ledger_size
+    answer = await post_document(client, content, note, dpc.auth, format=WHO_FORMAT)
+    assert answer.status_code == 201, answer.text

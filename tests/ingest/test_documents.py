@@ -17,7 +17,7 @@ import io
 import os
 import stat
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from ingest.documents import (
 )
 from ingest.publishers import (
     PublisherError,
+    add_formats,
     add_key,
     add_publisher,
     catalogue,
@@ -957,3 +958,76 @@ def test_screen_refuses_negative_counts_of_every_cumulative_metric(metric: Metri
     assert [o.region for o in accepted] == ["DEU", "FRA"]  # a negative daily value is kept
     assert [(r.row, r.field) for r in refused] == [(1, "c")]
     assert "negative cumulative count -1" in refused[0].reason
+
+
+# --- the formats a publisher declares (issue 15, item 1) -----------------------------------------
+
+DPC = "dpc-ita-andamento-nazionale"
+DPC_SAMPLE = "italy_dpc/dpc-covid19-ita-andamento-nazionale.csv"
+
+
+async def test_a_format_the_publisher_does_not_declare_is_refused_before_parsing(
+    runtime: Runtime, signer: Signer
+) -> None:
+    """WHO's valid key on Italy's DPC file, as DPC's format: refused, naming WHO's formats and
+    how an operator widens them; garbage in that format gets the same refusal (not a parse
+    error), so the check runs before the content is read."""
+    message = await refused(
+        runtime, sample_bytes(DPC_SAMPLE), signer, "does not publish format", format=DPC
+    )
+    assert message.startswith(
+        f"publisher 'who' does not publish format '{DPC}': its record declares {WHO}"
+    )
+    assert f"`corroborate publishers formats add who {DPC} --reason TEXT`" in message
+    await refused(runtime, b"not,a,csv\x00\n", signer, "does not publish format", format=DPC)
+
+
+async def test_widening_formats_is_a_publisher_leaf_then_the_document_goes_in(
+    runtime: Runtime, signer: Signer
+) -> None:
+    async with runtime.sessions() as s:
+        start = await runtime.log.size(s)
+    for formats, reason, problem in (
+        (["who-csv"], "x", "format 'who-csv': expected adapter names"),
+        ([], "x", "expected at least one format"),
+        ([DPC], "  ", "needs a reason"),
+    ):
+        with pytest.raises(PublisherError, match=problem):
+            async with runtime.write_sessions() as s, s.begin():
+                await add_formats(s, runtime.log, "who", formats, reason=reason, now=NOW)
+    with pytest.raises(PublisherError, match="unknown publisher 'nobody'"):
+        async with runtime.write_sessions() as s, s.begin():
+            await add_formats(s, runtime.log, "nobody", [DPC], reason="x", now=NOW)
+
+    async with runtime.write_sessions() as s, s.begin():
+        publisher, added, index = await add_formats(
+            s, runtime.log, "who", [DPC, WHO], reason="WHO  republishes\nit", now=NOW
+        )
+    assert (added, index, publisher.formats) == ([DPC], start, [DPC, WHO])
+    async with runtime.sessions() as s:
+        assert await runtime.log.size(s) == start + 1
+        kind, body = await runtime.log.entry(s, start)
+    assert kind == "publisher"
+    assert parse_leaf_body(body) == (
+        "publisher",
+        {
+            "action": "formats",
+            "publisher": "who",
+            "added": [DPC],
+            "formats": [DPC, WHO],
+            "reason": "WHO republishes it",
+            "at": "2026-06-01T12:00:00Z",
+        },
+    )
+    async with runtime.write_sessions() as s, s.begin():  # again: nothing to add, no leaf
+        _publisher, added, index = await add_formats(s, runtime.log, "who", [DPC], reason="x")
+        assert (added, index) == ([], None)
+        # the catalogue record is still the publisher's: registering it again changes nothing
+        _publisher, created = await add_publisher(s, catalogue()["who"])
+        assert not created
+        # a record declaring formats the publisher lacks is refused, saying how to widen
+        wider = replace(catalogue()["who"], formats=(WHO, "owid-covid-data"))
+        with pytest.raises(PublisherError, match="formats add who FORMAT"):
+            await add_publisher(s, wider)
+    report = await ingest(runtime, sample_bytes(DPC_SAMPLE), signer, format=DPC)
+    assert report.status == "ingested" and report.new > 0
