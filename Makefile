@@ -18,12 +18,17 @@ tests/http_audit/node_modules/.installed: tests/http_audit/package.json tests/ht
 	npm ci --prefix tests/http_audit --no-audit --no-fund
 	@touch $@
 
+# The TypeScript client example that tests/docs/test_client_examples.py runs with node.
+examples/typescript/node_modules/.installed: examples/typescript/package.json examples/typescript/package-lock.json
+	npm ci --prefix examples/typescript --no-audit --no-fund
+	@touch $@
+
 run: $(STAMP)
 	$(BIN)/corroborate migrate
 	$(BIN)/corroborate demo load
 	$(BIN)/corroborate serve
 
-test: $(STAMP) tests/http_audit/node_modules/.installed lint typecheck pytest
+test: $(STAMP) tests/http_audit/node_modules/.installed examples/typescript/node_modules/.installed lint typecheck pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,0 +1,155 @@
+"""A live server for the executed documentation and the client examples: ``corroborate migrate``,
+``corroborate demo load`` and ``corroborate serve`` (uvicorn) as real processes on a fresh SQLite
+database and a free port, built once per test session (per xdist worker), with real tokens from
+our own authorization server: members sign up over HTTP, an operator grants roles with
+``corroborate users grant``, and each signs in through the authorization pages with PKCE, as a
+browser does (tests/auth/conftest.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.auth.conftest import REDIRECT, Pkce, authorization_code, exchange, sign_up
+from tests.helpers import cli_env, free_port, run_cli, serving
+
+#: who signs in, their roles and the scopes their app asks for
+PEOPLE = {
+    "member": ("ada@example.org", "ada", (), "openid member"),
+    "moderator": ("mia@example.org", "mia", ("moderator",), "openid member moderate"),
+    "moderator2": ("max@example.org", "max", ("moderator",), "openid member moderate"),
+}
+
+
+@dataclass
+class Live:
+    """A running ``corroborate serve`` on the demo data."""
+
+    base: str  # http://127.0.0.1:PORT
+    env: dict[str, str]  # the operator's environment: the CLI reaches the server's database
+    root: Path
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def graphql(self) -> str:
+        return self.base + "/graphql"
+
+    @property
+    def ws(self) -> str:
+        return "ws" + self.base.removeprefix("http") + "/graphql"
+
+    def cli(self, *args: str) -> str:
+        done = run_cli(*args, env=self.env)
+        assert done.returncode == 0, f"corroborate {' '.join(args)}: {done.stdout}{done.stderr}"
+        return done.stdout
+
+    def post(self, query: str, token: str | None = None, **variables: Any) -> dict[str, Any]:
+        headers = {"accept": "application/graphql-response+json"}
+        if token:
+            headers["authorization"] = f"Bearer {token}"
+        response = httpx.post(
+            self.graphql, json={"query": query, "variables": variables}, headers=headers, timeout=60
+        )
+        body: dict[str, Any] = response.json()
+        return body
+
+    def write(self) -> int:
+        """Make the log grow by one leaf through the API, so the serving process signs a
+        checkpoint and announces it: a moderator triages the oldest open system challenge.
+        Returns the challenge's number."""
+        found = self.post(
+            "{ challenges(states: [OPEN], first: 100) { nodes { number filer } } }",
+            self.tokens["moderator"],
+        )
+        assert "errors" not in found, found
+        numbers = [
+            n["number"] for n in found["data"]["challenges"]["nodes"] if n["filer"] == "system"
+        ]
+        assert numbers, f"expected an open system challenge to triage, found none: {found}"
+        number = min(numbers)
+        done = self.post(
+            'mutation($n: Int!) { actOnChallenge(number: $n, action: TRIAGE, rationale: "") { state } }',
+            self.tokens["moderator"],
+            n=number,
+        )
+        assert "errors" not in done, f"expected challenge {number} triaged, got {done}"
+        return number
+
+
+async def _sign_up(base: str, email: str, pseudonym: str) -> None:
+    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+        answer = await sign_up(client, email=email, pseudonym=pseudonym)
+        assert answer.status_code == 201, answer.text
+
+
+async def _sign_in(base: str, client_id: str, email: str, scope: str) -> str:
+    """Through the authorization pages with PKCE, as a browser does: the access token."""
+    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+        pkce = Pkce.new()
+        code = await authorization_code(client, client_id, pkce, email=email, scope=scope)
+        answer = await exchange(client, client_id, code, pkce.verifier)
+        assert answer.status_code == 200, answer.text
+        return str(answer.json()["access_token"])
+
+
+def _tokens(live: Live) -> dict[str, str]:
+    app = json.loads(
+        live.cli(
+            "clients",
+            "add",
+            "Documentation examples",
+            "--public",
+            "--grant",
+            "authorization_code",
+            "--grant",
+            "refresh_token",
+            "--redirect-uri",
+            REDIRECT,
+            "--scope",
+            "openid",
+            "--scope",
+            "member",
+            "--scope",
+            "moderate",
+            "--json",
+        )
+    )
+    client_id = str(app["client_id"])
+    tokens = {}
+    for who, (email, pseudonym, roles, scope) in PEOPLE.items():
+        asyncio.run(_sign_up(live.base, email, pseudonym))
+        for role in roles:
+            live.cli("users", "grant", email, role)
+        tokens[who] = asyncio.run(_sign_in(live.base, client_id, email, scope))
+    return tokens
+
+
+@pytest.fixture(scope="session")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    root = tmp_path_factory.mktemp("live")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = cli_env(
+        database_url=f"sqlite+aiosqlite:///{root / 'corroborate.db'}",
+        data_dir=str(root / "data"),
+        port=str(port),
+        auth_issuer=base,
+        # cheap password hashing and tokens that outlive a slow session; the flows are the same
+        auth_argon2_time_cost="1",
+        auth_argon2_memory_kib="64",
+        auth_access_token_ttl_s="3600",
+        api_timeout_s="120",  # as tests/conftest.py: a busy CI machine is slow, not broken
+    )
+    server = Live(base=base, env=env, root=root)
+    server.cli("migrate")
+    server.cli("demo", "load")
+    with serving(["serve"], env, port):
+        server.tokens = _tokens(server)
+        yield server
