@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import select
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -19,7 +23,8 @@ from ingest.documents import original_path, sign_document
 from ingest.publishers import catalogue
 from ledger.keys import load_key
 from ledger.note import generate_signer
-from tests.helpers import CORROBORATE, ROOT, cli_env, run_cli
+from tests.auth.conftest import PASSWORD, Pkce, hidden_fields
+from tests.helpers import CORROBORATE, ROOT, cli_env, free_port, run_cli
 
 WHO_SAMPLE = "samples/who/WHO-COVID-19-global-data.csv"
 WHO_VINTAGE = "samples/demo/who/vintage-2020-11-09/WHO-COVID-19-global-data.csv"
@@ -518,7 +523,10 @@ def test_demo_load_then_again_changes_nothing(db_url: str, tmp_path: Path) -> No
     documents = manifest()
     slugs = sorted({doc.publisher for doc in documents})
 
-    *first, reconciled = cli_ok(run_cli("demo", "load", env=env, timeout=300)).stdout.splitlines()
+    *first, reconciled, demo_client = cli_ok(
+        run_cli("demo", "load", env=env, timeout=300)
+    ).stdout.splitlines()
+    assert demo_client.startswith("demo OAuth client: client_id corroborate-demo (public, PKCE")
     assert len(first) == len(documents)
     assert all(line.startswith("ingested: ") for line in first), first
     assert reconciled.startswith("reconciled (full, run 1): "), reconciled
@@ -552,6 +560,14 @@ def test_demo_load_then_again_changes_nothing(db_url: str, tmp_path: Path) -> No
     assert again["reconciliation"]["regions"] == again["reconciliation"]["new_versions"] == 0
     assert ledger_size(env) == size
     assert _documents(env) == stored
+    assert again["oauth_client"] == {
+        "client_id": "corroborate-demo",
+        "redirect_uris": ["http://127.0.0.1/callback", "http://[::1]/callback"],
+        "scopes": ["openid", "profile", "member", "moderate", "publish"],
+        "created": False,  # registered once, by the first load
+    }
+    clients = cli_json(run_cli("clients", "list", "--json", env=env))["clients"]
+    assert [c["client_id"] for c in clients] == ["corroborate-demo"]
 
     verified = cli_ok(run_cli("documents", "verify", "--all", env=env, timeout=300)).stdout
     assert "FAILED" not in verified
@@ -648,3 +664,93 @@ def test_a_format_the_publisher_does_not_declare_is_refused_until_widened_on_the
 
     cli_ok(ingest_dpc_as_who("--no-reconcile"))
     assert [d["format"] for d in _documents(env)] == [DPC_FORMAT]
+
+
+@pytest.mark.slow
+def test_after_demo_load_the_demo_client_signs_in_with_no_operator_command(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Issue 15, item 19: `make run` (migrate, demo load, serve), then a local app signs a member
+    in with the demo client (authorization code + PKCE, loopback redirect) — no `clients add`."""
+    port = free_port()
+    env = cli_env(database_url=db_url, data_dir=str(tmp_path / "data"), port=str(port))
+    cli_ok(run_cli("demo", "load", "--no-reconcile", env=env, timeout=300))
+    process = subprocess.Popen(
+        [CORROBORATE, "serve"], env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    base = f"http://127.0.0.1:{port}"
+    redirect = "http://127.0.0.1/callback"
+    try:
+        assert process.stdout is not None
+        ready, _, _ = select.select([process.stdout], [], [], 60)  # never block the suite
+        banner = process.stdout.readline() if ready else ""
+        assert banner.startswith("demo OAuth client: client_id corroborate-demo"), banner
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(base + "/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and process.poll() is None
+                time.sleep(0.2)
+        with httpx.Client(base_url=base, timeout=30) as http:
+            signed_up = http.post(
+                "/auth/sign-up",
+                json={"email": "ada@example.org", "password": PASSWORD, "pseudonym": "ada"},
+            )
+            assert signed_up.status_code == 201, signed_up.text
+            pkce = Pkce.new()
+            page = http.get(
+                "/oauth/authorize",
+                params={
+                    "response_type": "code",
+                    "client_id": "corroborate-demo",
+                    "redirect_uri": redirect,
+                    "scope": "openid member",
+                    "state": "demo-1",
+                    "code_challenge": pkce.challenge,
+                    "code_challenge_method": "S256",
+                },
+            )
+            assert page.status_code == 200, page.text
+            consent = http.post(
+                "/oauth/authorize",
+                data={
+                    **hidden_fields(page.text),
+                    "email": "ada@example.org",
+                    "password": PASSWORD,
+                },
+            )
+            assert consent.status_code == 200, consent.text
+            allowed = http.post(
+                "/oauth/authorize", data={**hidden_fields(consent.text), "decision": "allow"}
+            )
+            assert allowed.status_code == 302, allowed.text
+            location = urlsplit(allowed.headers["location"])
+            assert f"{location.scheme}://{location.netloc}{location.path}" == redirect
+            code = parse_qs(location.query)["code"][0]
+            token = http.post(
+                "/oauth/token",
+                data={
+                    "grant_type": "authorization_code",
+                    "code": code,
+                    "redirect_uri": redirect,
+                    "client_id": "corroborate-demo",
+                    "code_verifier": pkce.verifier,
+                },
+            )
+            assert token.status_code == 200, token.text
+            access = token.json()["access_token"]
+            me = http.post(
+                "/graphql",
+                json={"query": "{ me { pseudonym } }"},
+                headers={"Authorization": f"Bearer {access}"},
+            )
+            assert me.json()["data"]["me"]["pseudonym"] == "ada", me.text
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
