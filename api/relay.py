@@ -24,6 +24,7 @@ import strawberry
 from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
+from strawberry import relay
 
 from api.errors import ApiError, ErrorCode
 
@@ -189,6 +190,68 @@ async def keyset_page(
     if backwards:
         return Page(rows, keys, has_next=args.before is not None, has_previous=more)
     return Page(rows, keys, has_next=more, has_previous=args.after is not None)
+
+
+def list_connection(
+    items: Sequence[NodeType],
+    key: Callable[[NodeType], tuple[Any, ...]],
+    keyset: Keyset,
+    args: PageArgs,
+) -> Connection[NodeType]:
+    """A page of a list already in memory (sorted by ``key``, which is unique), with the same
+    keyset cursors as a database connection (``keyset.columns`` unused)."""
+    chosen = list(items)
+    if args.after is not None:
+        after = keyset.decode(args.after, "after")
+        chosen = [item for item in chosen if key(item) > after]
+    if args.before is not None:
+        before = keyset.decode(args.before, "before")
+        chosen = [item for item in chosen if key(item) < before]
+    if args.first is not None:
+        page, more = chosen[: args.first], len(chosen) > args.first
+        has_next, has_previous = more, args.after is not None
+    else:
+        page, more = chosen[-args.size :], len(chosen) > args.size
+        has_next, has_previous = args.before is not None, more
+    total = len(items)
+
+    async def count() -> int:
+        return total
+
+    found: Page[NodeType] = Page(page, [key(item) for item in page], has_next, has_previous)
+    return connection(found, keyset, page, count)
+
+
+def decode_global_id(raw: object, *expected: str, argument: str = "id") -> relay.GlobalID:
+    """The global ID a caller passed (``argument``), of one of the ``expected`` types (any type
+    when none is named); BAD_USER_INPUT saying what was expected and what arrived otherwise.
+
+    Arguments that name objects are declared ``ID`` (``strawberry.ID``), never strawberry's
+    ``GlobalID``: strawberry decodes a ``GlobalID`` argument before the field's permission
+    classes run, so a malformed one reached the caller's check as an internal error. Decoded
+    here, in the resolver, the caller is checked first."""
+    wanted = " or ".join(f"a {name}'s global ID" for name in expected) or "a global ID"
+    shown = json.dumps(raw)[:80] if isinstance(raw, str) else repr(raw)[:80]
+    problem = None
+    if not isinstance(raw, str) or not raw:
+        problem = "nothing" if raw in ("", None) else shown
+    else:
+        try:
+            global_id = relay.GlobalID.from_id(raw)
+        except relay.GlobalIDValueError:
+            problem = f"{shown}, which is not one this API made (they are opaque base64 strings)"
+        else:
+            if not global_id.type_name or not global_id.node_id:
+                problem = f"{shown}, which is not one this API made"
+            elif expected and global_id.type_name not in expected:
+                problem = f"an ID of type {global_id.type_name[:40]}"
+            else:
+                return global_id
+    raise ApiError(
+        f"expected {wanted} in `{argument}`, got {problem}",
+        ErrorCode.BAD_USER_INPUT,
+        argument=argument,
+    )
 
 
 def counter(sessions: Callable[[], Any], statement: Select[Any]) -> Callable[[], Awaitable[int]]:

@@ -3,7 +3,7 @@
 A record always has the same keys, so a verifier reads every event the same way::
 
     corroborate/challenge-event/v1
-    {"action":"uphold","actor":"account:7","at":"2026-11-21T13:19:20Z","challenge":42,
+    {"action":"uphold","actor":"mia","at":"2026-11-21T13:19:20Z","challenge":42,
      "changes_value":true,"duplicate_of":null,"filing":null,"from":"IN_REVIEW",
      "rationale":"ECDC's file has 1,128 for that day","sequence":3,"to":"UPHOLD_PENDING",
      "values":null}
@@ -11,7 +11,9 @@ A record always has the same keys, so a verifier reads every event the same way:
 - ``challenge``: the challenge's ID; ``sequence``: 0 for the filing, then 1, 2, … with no gap, so
   a challenge's history is its events in sequence order;
 - ``from`` / ``to``: states (``from`` is null for the filing); ``action``: what was done;
-- ``actor``: the pseudonymous ID (``account:12``, ``system``), never a name or an email;
+- ``actor``: the actor's public name — a member's pseudonym, ``ext:<digest>`` for an external
+  issuer's user, or ``system`` — never an email or an account number (events written before
+  migration 0009 say ``account:<n>``; docs/ledger.md says how they map);
 - ``at``: the time in RFC 3339 UTC, to the second (``YYYY-MM-DDTHH:MM:SSZ``, as ``key`` leaves);
 - ``rationale``: the text as typed (NFC), ``""`` where none is asked for;
 - ``changes_value``: whether an uphold changes a figure's value (the four-eyes rule applies);
@@ -26,6 +28,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from ledger import times
 from ledger.leaf import leaf_body
 
 KIND = "challenge-event"
@@ -35,7 +38,7 @@ def rfc3339(moment: dt.datetime) -> str:
     """``moment`` in UTC as ``YYYY-MM-DDTHH:MM:SSZ``; a naive datetime is a programming error."""
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"expected a timezone-aware datetime, got naive {moment.isoformat()}")
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return times.rfc3339(moment)
 
 
 def challenge_event_record(
