@@ -1,12 +1,14 @@
 # The two commands of the README: `make run` and `make test`. Both create .venv/ when missing
-# and install exactly the versions pinned in requirements.lock.
+# and install exactly the versions pinned in requirements.lock. `make cli ARGS="…"` runs any other
+# command of the command line (installed in .venv/bin, not on the PATH), e.g.
+# make cli ARGS="figures show ITA cases_cumulative 2020-06-01".
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck pytest clean-venv
+.PHONY: run cli test lint typecheck pytest clean-venv
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +29,10 @@ run: $(STAMP)
 	$(BIN)/corroborate migrate
 	$(BIN)/corroborate demo load
 	$(BIN)/corroborate serve
+
+# `corroborate $(ARGS)` from the repository root, so that it finds ./var as `make run` made it
+cli: $(STAMP)
+	$(BIN)/corroborate $(ARGS)
 
 test: $(STAMP) tests/http_audit/node_modules/.installed examples/typescript/node_modules/.installed lint typecheck pytest
 
