@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -25,7 +26,7 @@ from api.auth.routes import routes as auth_routes
 from api.context import Context
 from api.events import EventHub
 from api.ledger.routes import routes as ledger_routes
-from api.limits import Budgets, limits_from
+from api.limits import Budgets, Limits, json_too_deep, limits_from
 from api.logs import configure_logging
 from api.middleware import RequestContextMiddleware, RequestMetrics
 from api.persisted import PersistedQueries
@@ -39,6 +40,19 @@ from service.settings import Settings
 
 
 class CorroborateGraphQL(GraphQL[Context, None]):
+    #: how deeply a websocket message's JSON may nest (``Limits.max_json_depth``)
+    max_json_depth = Limits().max_json_depth
+
+    def decode_json(self, data: str | bytes) -> object:
+        """A websocket message's JSON, refused (4400, as any non-JSON message) when it nests
+        deeper than the limit: Python's parser would exhaust the stack first."""
+        raw = data.encode() if isinstance(data, str) else data
+        if json_too_deep(raw, self.max_json_depth):
+            raise json.JSONDecodeError(
+                f"expected JSON nested at most {self.max_json_depth} levels deep", "", 0
+            )
+        return json.loads(raw)
+
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Sign a websocket in with the ``authorization`` of its ``connection_init`` payload
         (browsers cannot set headers on a websocket): a bad token closes it with 4403."""
@@ -126,6 +140,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         connection_init_wait_timeout=timedelta(seconds=configured.ws_init_timeout_s),
         max_subscriptions_per_connection=configured.ws_max_subscriptions,
     )
+    graphql.max_json_depth = limits.max_json_depth
     http = GraphQLHTTP(
         schema, limits, PersistedQueries(), budgets, ResponseCache(limits.response_cache_bytes)
     )

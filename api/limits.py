@@ -13,6 +13,7 @@ that, RATE_LIMITED until the window resets. Budgets are kept per API process (de
 from __future__ import annotations
 
 import math
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -55,6 +56,7 @@ from strawberry.types.graphql import OperationType
 
 from api.errors import ApiError, ErrorCode
 from api.relay import MAX_PAGE
+from ledger.times import rfc3339_epoch
 
 DEFAULT_LIST_SIZE = 10
 PAGE_ARGUMENTS = ("first", "last")
@@ -69,6 +71,7 @@ class Limits:
     max_aliases: int = 30
     max_operations: int = 5  # in one batched request
     max_body_bytes: int = 100_000
+    max_json_depth: int = 32  # arrays/objects inside one another in a body or a JSON parameter
     timeout_s: float = 10.0
     max_query_cost: int = 5_000
     budget_anonymous: int = 20_000
@@ -94,6 +97,30 @@ def limits_from(settings: Any) -> Limits:
         public_max_age_s=settings.api_public_max_age_s,
         response_cache_bytes=settings.api_response_cache_bytes,
     )
+
+
+# -- JSON nesting --------------------------------------------------------------------------------
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def json_too_deep(raw: bytes, limit: int) -> bool:
+    """Whether arrays and objects nest more than ``limit`` deep in the JSON text ``raw``
+    (brackets inside strings do not count), found without parsing it: Python's parser recurses
+    once per level, so ``[[[…]]]`` nested 49,000 deep inside the size cap exhausts the stack."""
+    brackets = _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
+    if brackets.count(b"[") + brackets.count(b"{") <= limit:
+        return False  # it cannot nest deeper than it opens
+    depth = 0
+    for byte in brackets:
+        if byte in b"[{":
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
+    return False
 
 
 # -- the static cost -----------------------------------------------------------------------------
@@ -246,6 +273,17 @@ class Budgets:
         self._used: dict[str, tuple[float, int]] = {}
         self._lock = threading.Lock()
 
+    def peek(self, client: str, limit: int) -> Spend:
+        """The client's budget now, charging nothing (for a request refused before its cost
+        was known: it still reports the real budget)."""
+        now = self.clock()
+        start = math.floor(now / self.window_s) * self.window_s
+        with self._lock:
+            window, used = self._used.get(client, (start, 0))
+        if window != start:
+            used = 0
+        return Spend(True, limit, max(limit - used, 0), start + self.window_s)
+
     def spend(self, client: str, cost: int, limit: int) -> Spend:
         now = self.clock()
         start = math.floor(now / self.window_s) * self.window_s
@@ -294,8 +332,7 @@ class CostAnalysis(SchemaExtension):
         context.operation_type = execution.operation_type
         context.charge.cost = cost
         if cost > self.limits.max_query_cost:
-            limit = self.limits.budget_for(context.authenticated)
-            context.charge.limit, context.charge.remaining = limit, limit
+            report_budget(self.limits, self.budgets, context)  # refused: nothing is charged
             return ApiError(
                 f"expected a query costing at most {self.limits.max_query_cost} points, got one "
                 f"costing {cost}: ask for smaller pages or fewer fields",
@@ -304,6 +341,14 @@ class CostAnalysis(SchemaExtension):
                 maxCost=self.limits.max_query_cost,
             )
         return charge_budget(self.limits, self.budgets, context, cost)
+
+
+def report_budget(limits: Limits, budgets: Budgets, context: Any) -> None:
+    """Record the caller's budget in ``context.charge`` without charging it (a refused
+    request: parse, validation or limit errors still report the real budget)."""
+    spent = budgets.peek(context.client, limits.budget_for(context.authenticated))
+    charge = context.charge
+    charge.limit, charge.remaining, charge.reset_at = spent.limit, spent.remaining, spent.reset_at
 
 
 def charge_budget(limits: Limits, budgets: Budgets, context: Any, cost: int) -> ApiError | None:
@@ -317,10 +362,10 @@ def charge_budget(limits: Limits, budgets: Budgets, context: Any, cost: int) -> 
     if not spent.allowed:
         return ApiError(
             f"rate limit: this query costs {cost} points and {spent.remaining} of {limit} are "
-            f"left until {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(spent.reset_at))}",
+            f"left until {rfc3339_epoch(spent.reset_at)}",
             ErrorCode.RATE_LIMITED,
             cost=cost,
-            resetAt=spent.reset_at,
+            resetAt=rfc3339_epoch(spent.reset_at),
         )
     return None
 

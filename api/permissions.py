@@ -7,20 +7,65 @@ fields, ``[SelfOrAdmin]``, which checks the object the field is on) or calls
 ``FORBIDDEN`` for a signed-in one without the right. A lookup by ID (``node``/``nodes``) returns
 the same types, so it meets the same field checks: an ID reaches nothing a field would refuse.
 
-Every check marks the request's result as the caller's own (``Context.uncacheable``): it is never
-served to anyone else from the response cache.
+A field whose answer depends on who asks is **per caller**: one with a permission class, or one
+marked ``@cacheControl(scope: PRIVATE)`` (:data:`PER_CALLER`, for a field that reads the caller in
+its resolver, such as ``me`` or ``rateLimit``). An operation that selects one anywhere — through
+fragments, inline fragments and interfaces too — is answered ``Cache-Control: private, no-store``
+and never kept in the shared response cache (``api/cache_policy.py``, decision 0013). Every check
+here also marks the request at run time (``Context.uncacheable``), as a second guard.
 """
 
 from __future__ import annotations
 
+import enum
 from typing import Any, ClassVar
 
+import strawberry
+from graphql import GraphQLField
 from strawberry.permission import BasePermission
+from strawberry.schema_directive import Location
 from strawberry.types import Info
 
 from api.auth.identity import Identity
 from api.context import Context
 from api.errors import ApiError, ErrorCode
+
+
+@strawberry.enum(description="Who may share a field's answer.")
+class CacheControlScope(enum.Enum):
+    PUBLIC = strawberry.enum_value("PUBLIC", description="The same for every caller.")
+    PRIVATE = strawberry.enum_value(
+        "PRIVATE",
+        description="Depends on the caller: the response is `Cache-Control: private, no-store`.",
+    )
+
+
+@strawberry.schema_directive(
+    locations=[Location.FIELD_DEFINITION],
+    name="cacheControl",
+    description="How a field's answer may be cached. Fields with a permission check are "
+    "PRIVATE without saying so; an operation selecting any PRIVATE field is answered "
+    "`Cache-Control: private, no-store`.",
+)
+class CacheControl:
+    scope: CacheControlScope
+
+
+#: ``strawberry.field(directives=PER_CALLER)``: the field's answer depends on the caller.
+PER_CALLER = [CacheControl(scope=CacheControlScope.PRIVATE)]
+
+
+def per_caller(field: GraphQLField) -> bool:
+    """Whether ``field``'s answer depends on the caller: a permission class, or PRIVATE."""
+    definition = (field.extensions or {}).get("strawberry-definition")
+    if definition is None:
+        return False
+    if getattr(definition, "permission_classes", None):
+        return True
+    return any(
+        isinstance(d, CacheControl) and d.scope is CacheControlScope.PRIVATE
+        for d in getattr(definition, "directives", ()) or ()
+    )
 
 
 def require_identity(context: Context) -> Identity:

@@ -15,8 +15,9 @@ than its version says, and it is still never served once the version has moved. 
 public write must move one of these numbers (docs/decisions/0010-response-cache.md).
 
 What is kept: the ``data`` of a query (never a mutation) that ran for a caller without
-credentials, with no errors, that read nothing about the caller (``Context.uncacheable``: the
-``rateLimit`` field), under the SHA-256 of its document, operation name and variables. A hit is
+credentials, with no errors, that selects no per-caller field (``api/cache_policy.py``: a field
+with a permission class or marked ``@cacheControl(scope: PRIVATE)``, such as ``rateLimit``; a
+resolver reading the caller sets ``Context.uncacheable`` too), under the SHA-256 of its document, operation name and variables. A hit is
 charged the query's cost like an execution, so budgets, ``extensions.cost`` and the
 ``x-ratelimit-*`` headers are the same either way. The cache is per process, bounded in bytes
 (least recently used out first) and can be turned off (``CORROBORATE_API_RESPONSE_CACHE_BYTES=0``).

@@ -14,6 +14,7 @@ from strawberry.types import Info
 from strawberry.types.base import StrawberryObjectDefinition
 
 from api.analytics.schema import AnalyticsQuery
+from api.cache_policy import CallerDependence
 from api.context import Context
 from api.errors import ApiError, ErrorCode, classify
 from api.figures.schema import FiguresQuery
@@ -22,8 +23,9 @@ from api.limits import Budgets, Limits, extensions
 from api.members.schema import MembersMutation
 from api.members.types import Member, accounts
 from api.moderation.schema import ModerationMutation, ModerationQuery
-from api.permissions import require_identity
-from api.relay import MAX_PAGE
+from api.permissions import PER_CALLER, require_identity
+from api.relay import MAX_PAGE, decode_global_id
+from api.scalars import OVERRIDES
 from api.sources.mutations import SourcesMutation
 from api.sources.schema import SourcesQuery
 from api.subscriptions import Subscription
@@ -40,44 +42,57 @@ class RateLimit:
     reset_at: dt.datetime = strawberry.field(description="When the window's points come back.")
 
 
-def _decode(raw: str) -> relay.GlobalID:
-    try:
-        return relay.GlobalID.from_id(raw)
-    except relay.GlobalIDValueError:
-        raise ApiError(
-            f"expected an opaque global ID from this API, got {raw[:80]!r}",
-            ErrorCode.BAD_USER_INPUT,
-        ) from None
-
-
 def _node_type(info: Info[Context, None], global_id: relay.GlobalID) -> type[relay.Node]:
     definition = info.schema.get_type_by_name(global_id.type_name)
     origin = definition.origin if isinstance(definition, StrawberryObjectDefinition) else None
     if origin is None or not (isinstance(origin, type) and issubclass(origin, relay.Node)):
         raise ApiError(
-            f"no node type {global_id.type_name!r}: the ID was not made by this API",
+            f"no node type {global_id.type_name[:40]!r}: the ID was not made by this API",
             ErrorCode.NOT_FOUND,
         )
     return origin
 
 
-async def resolve_many(
-    info: Info[Context, None], raw_ids: list[strawberry.ID]
+async def _resolve(
+    info: Info[Context, None], node_type: type[relay.Node], keys: list[str]
 ) -> list[relay.Node | None]:
-    """Nodes for global IDs, one batched lookup per node type, in the order asked."""
-    ids = [_decode(str(raw)) for raw in raw_ids]
-    by_type: dict[type[relay.Node], list[int]] = defaultdict(list)
-    for position, global_id in enumerate(ids):
-        by_type[_node_type(info, global_id)].append(position)
-    found: list[relay.Node | None] = [None] * len(ids)
-    for node_type, positions in by_type.items():
-        resolved = node_type.resolve_nodes(
-            info=info, node_ids=[ids[p].node_id for p in positions], required=False
-        )
-        if inspect.isawaitable(resolved):
-            resolved = await resolved
-        for position, node in zip(positions, resolved, strict=True):
-            found[position] = node
+    resolved = node_type.resolve_nodes(info=info, node_ids=keys, required=False)
+    if inspect.isawaitable(resolved):
+        resolved = await resolved
+    return list(resolved)
+
+
+async def resolve_many(
+    info: Info[Context, None], raw_ids: list[strawberry.ID], argument: str
+) -> list[relay.Node | ApiError]:
+    """Nodes for global IDs, one batched lookup per node type, in the order asked; where an ID
+    is malformed or names nothing, the error for that position (NOT_FOUND, BAD_USER_INPUT)."""
+    found: list[relay.Node | ApiError] = [
+        ApiError(f"no node with the global ID {str(raw)[:80]!r}", ErrorCode.NOT_FOUND)
+        for raw in raw_ids
+    ]
+    by_type: dict[type[relay.Node], list[tuple[int, str]]] = defaultdict(list)
+    for position, raw in enumerate(raw_ids):
+        try:
+            global_id = decode_global_id(str(raw), argument=argument)
+            by_type[_node_type(info, global_id)].append((position, global_id.node_id))
+        except ApiError as refused:
+            found[position] = refused
+    for node_type, wanted in by_type.items():
+        try:
+            nodes = await _resolve(info, node_type, [key for _, key in wanted])
+        except ApiError:
+            # a key the type refuses spoils its batch: look each up alone to place the error
+            nodes = []
+            for _, key in wanted:
+                try:
+                    (node,) = await _resolve(info, node_type, [key])
+                except ApiError as refused:
+                    node = refused  # type: ignore[assignment]
+                nodes.append(node)
+        for (position, _), node in zip(wanted, nodes, strict=True):
+            if node is not None:
+                found[position] = node
     return found
 
 
@@ -123,15 +138,19 @@ class Query(LedgerQuery, SourcesQuery, FiguresQuery, ModerationQuery, AnalyticsQ
 
         return version("corroborate")
 
-    @strawberry.field(description="Any object by its global ID (NOT_FOUND when there is none).")
-    async def node(self, info: Info[Context, None], id: strawberry.ID) -> relay.Node:
-        (found,) = await resolve_many(info, [id])
-        if found is None:
-            raise ApiError(f"no node with the global ID {str(id)[:80]!r}", ErrorCode.NOT_FOUND)
+    @strawberry.field(
+        description="Any object by its global ID; null when there is none, with a NOT_FOUND "
+        "error beside it (BAD_USER_INPUT for a malformed ID), the rest of `data` kept."
+    )
+    async def node(self, info: Info[Context, None], id: strawberry.ID) -> relay.Node | None:
+        (found,) = await resolve_many(info, [id], "id")
+        if isinstance(found, ApiError):
+            raise found
         return found
 
     @strawberry.field(
-        description=f"Objects by their global IDs (at most {MAX_PAGE}), null where there is none."
+        description=f"Objects by their global IDs (at most {MAX_PAGE}); null where there is "
+        "none, with an error for that position (`path` ends with its index)."
     )
     async def nodes(
         self, info: Info[Context, None], ids: list[strawberry.ID]
@@ -140,15 +159,19 @@ class Query(LedgerQuery, SourcesQuery, FiguresQuery, ModerationQuery, AnalyticsQ
             raise ApiError(
                 f"expected at most {MAX_PAGE} ids, got {len(ids)}", ErrorCode.BAD_USER_INPUT
             )
-        return await resolve_many(info, ids)
+        # graphql-core completes an exception in a list as that item's error (null there)
+        return await resolve_many(info, ids, "ids")  # type: ignore[return-value]
 
-    @strawberry.field(description="The caller's cost budget, after this query.")
+    @strawberry.field(
+        description="The caller's cost budget, after this query.", directives=PER_CALLER
+    )
     def rate_limit(self, info: Info[Context, None]) -> RateLimit:
         return _rate_limit(info.context)
 
     @strawberry.field(
         description="The signed-in caller: pseudonym, roles and remaining budget "
-        "(UNAUTHENTICATED without a token)."
+        "(UNAUTHENTICATED without a token).",
+        directives=PER_CALLER,
     )
     async def me(self, info: Info[Context, None]) -> Me:
         identity = require_identity(info.context)
@@ -185,7 +208,8 @@ def create_schema(limits: Limits, budgets: Budgets) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        extensions=extensions(limits, budgets),
+        extensions=[*extensions(limits, budgets), CallerDependence],
+        scalar_overrides=OVERRIDES,
     )
 
 

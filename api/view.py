@@ -10,11 +10,16 @@ the limits of ``api/limits.py`` as schema extensions):
   request error — bad JSON, no query, a parse or validation error, a bad variable, a refused
   cost — is a 4xx with no ``data``; ``application/json`` (older clients, ``*/*`` or no Accept)
   keeps the 200 convention. RATE_LIMITED is 429 either way, with ``Retry-After``.
-* Every response carries ``extensions.cost`` and the ``x-ratelimit-*`` headers.
+* Every response carries ``extensions.cost`` and the ``x-ratelimit-*`` headers, with the
+  caller's real budget even when the request was refused before it ran (nothing charged then).
 * Anonymous GETs are cacheable (``Cache-Control: public``, an ETag of the data, 304 on
-  ``If-None-Match``); a request with credentials gets ``private, no-store``.
-* The results of anonymous queries are kept while the data is unchanged and served again without
-  execution, charged the same cost (``api/response_cache.py``).
+  ``If-None-Match``); a request with credentials, or selecting a per-caller field
+  (``api/cache_policy.py``), gets ``private, no-store``.
+* The results of anonymous queries without per-caller fields are kept while the data is
+  unchanged and served again without execution, charged the same cost (``api/response_cache.py``).
+* JSON nested deeper than ``Limits.max_json_depth`` (body, or a GET's ``variables`` and
+  ``extensions``) is a 400 before it is parsed; a token in the query string or a cookie is a
+  400 (tokens come only in the ``Authorization`` header).
 """
 
 from __future__ import annotations
@@ -38,11 +43,13 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from api.auth.identity import Identity, TokenError
+from api.auth.resource import misplaced_token, misplaced_token_message
 from api.context import Context
 from api.errors import ApiError, ErrorCode, code_of, error_body
-from api.limits import Budgets, Limits, charge_budget
+from api.limits import Budgets, Limits, charge_budget, json_too_deep, report_budget
 from api.persisted import PersistedQueries, requested_hash
 from api.response_cache import DataVersion, Entry, ResponseCache, Version, cache_key, encode_data
+from ledger.times import rfc3339_epoch
 from service.runtime import Runtime
 
 log = logging.getLogger("corroborate.graphql")
@@ -84,6 +91,8 @@ class Outcome:
     headers: dict[str, str] = field(default_factory=dict)
     #: ``data`` already encoded (a cached result) and its ETag; ``body`` has no ``data`` then
     data: Entry | None = None
+    #: the answer depends on the caller (a token, or a per-caller field): never shared
+    private: bool = False
 
 
 def negotiate(accept: str | None) -> str | None:
@@ -155,6 +164,7 @@ class GraphQLHTTP:
         if _wants_ide(request):
             return HTMLResponse(get_graphql_ide_html("graphiql"))
         media = negotiate(request.headers.get("accept"))
+        identity: Identity | None = None
         try:
             if media is None:
                 raise RequestError(
@@ -163,12 +173,21 @@ class GraphQLHTTP:
                     f"{request.headers.get('accept', '')[:100]!r}",
                     ErrorCode.BAD_REQUEST,
                 )
-            payload = await self._payload(request)
+            where = misplaced_token(request.query_params, request.cookies)
+            if where is not None:
+                raise RequestError(400, misplaced_token_message(where), ErrorCode.BAD_REQUEST)
             identity = await self._identify(request)
+            payload = await self._payload(request)
             outcome = await self._run(request, media, payload, identity)
         except RequestError as refused:
-            return self._respond(
-                request, media or JSON, Outcome(refused.body, refused.status, refused.headers)
+            # refused before any operation ran: the caller's budget is reported all the same
+            context = self._context(request, identity)
+            report_budget(self.limits, self.budgets, context)
+            outcome = self._outcome(
+                media or JSON,
+                ExecutionResult(data=None, errors=None),
+                context,
+                refused=refused,
             )
         return self._respond(request, media or JSON, outcome)
 
@@ -183,6 +202,7 @@ class GraphQLHTTP:
                     operation[name] = query[name]
             for name in ("variables", "extensions"):
                 if name in query:
+                    self._check_nesting(query[name].encode(), f"the `{name}` parameter")
                     try:
                         operation[name] = json.loads(query[name])
                     except json.JSONDecodeError as exc:
@@ -209,12 +229,23 @@ class GraphQLHTTP:
                     ErrorCode.BAD_REQUEST,
                 )
         body = await self._body(request)
+        self._check_nesting(body, "the body")
         try:
             return json.loads(body.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise RequestError(
                 400, f"expected a JSON body, got a parse error: {exc}", ErrorCode.BAD_REQUEST
             ) from None
+
+    def _check_nesting(self, raw: bytes, where: str) -> None:
+        limit = self.limits.max_json_depth
+        if json_too_deep(raw, limit):
+            raise RequestError(
+                400,
+                f"expected JSON nested at most {limit} levels deep in {where}, got deeper "
+                "(arrays and objects inside one another)",
+                ErrorCode.BAD_REQUEST,
+            )
 
     async def _body(self, request: Request) -> bytes:
         cap = self.limits.max_body_bytes
@@ -307,6 +338,7 @@ class GraphQLHTTP:
             merged = Outcome({"batch": [_with_data(o) for o in outcomes]})
             for outcome in outcomes:
                 merged.headers.update(outcome.headers)
+                merged.private = merged.private or outcome.private
             return merged
         return await self._single(request, media, operations, identity)
 
@@ -322,7 +354,7 @@ class GraphQLHTTP:
                 else:
                     self.persisted.check(operation.persisted, operation.query)
         except ApiError as refused:
-            return self._refusal(media, refused, Context(runtime, request, None))
+            return self._refusal(media, refused, self._context(request, identity))
         if not operation.query:
             raise RequestError(
                 400,
@@ -438,16 +470,22 @@ class GraphQLHTTP:
         result: ExecutionResult,
         context: Context,
         entry: Entry | None = None,
+        refused: RequestError | None = None,
     ) -> Outcome:
-        """The response for ``result``; with ``entry``, its data is ``entry``'s, encoded."""
+        """The response for ``result``; with ``entry``, its data is ``entry``'s, encoded; with
+        ``refused``, the HTTP refusal's status, error and headers."""
         errors = result.errors or []
         body: dict[str, Any] = {}
         request_error = result.data is None and bool(errors) and all(e.path is None for e in errors)
-        if not request_error and entry is None:
+        if not request_error and entry is None and refused is None:
             body["data"] = result.data
         if errors:
             body["errors"] = [_formatted(e) for e in errors]
+        if refused is not None:
+            body["errors"] = refused.body["errors"]
         charge = context.charge
+        if not charge.limit:  # refused before the cost analysis: nothing charged, but reported
+            report_budget(self.limits, self.budgets, context)
         body["extensions"] = {
             **(result.extensions or {}),
             "cost": {
@@ -455,7 +493,7 @@ class GraphQLHTTP:
                 "maxQueryCost": self.limits.max_query_cost,
                 "limit": charge.limit,
                 "remaining": charge.remaining,
-                "resetAt": _iso(charge.reset_at) if charge.reset_at else None,
+                "resetAt": rfc3339_epoch(charge.reset_at) if charge.reset_at else None,
             },
         }
         codes = {code_of(e) for e in errors}
@@ -465,6 +503,8 @@ class GraphQLHTTP:
             status = 429
         elif request_error and media == GRAPHQL_RESPONSE:
             status = special[0] if special else 400
+        if refused is not None:
+            status = refused.status
         headers = {}
         if charge.limit:
             headers = {
@@ -475,7 +515,11 @@ class GraphQLHTTP:
             }
             if status == 429:
                 headers["retry-after"] = str(max(1, math.ceil(charge.reset_at - _now())))
-        return Outcome(body, status, headers, entry)
+        if refused is not None:
+            headers.update(refused.headers)
+        return Outcome(
+            body, status, headers, entry, private=context.uncacheable or context.authenticated
+        )
 
     # -- writing the response --------------------------------------------------------------
 
@@ -490,14 +534,14 @@ class GraphQLHTTP:
         # the data first, as the specification's examples have it; the rest is never empty
         encoded = rest if data is None else b'{"data":' + data.data_json + b"," + rest[1:]
         headers = {**outcome.headers, "vary": "Accept, Authorization"}
+        private = outcome.private or "authorization" in request.headers
         cacheable = (
             request.method == "GET"
             and outcome.status == 200
-            and "authorization" not in request.headers
             and "errors" not in outcome.body
             and data is not None
         )
-        if "authorization" in request.headers:
+        if private:
             headers["cache-control"] = "private, no-store"
         elif cacheable:
             assert data is not None
@@ -545,7 +589,3 @@ def _tags(header: str | None) -> set[str]:
 
 def _now() -> float:
     return time.time()
-
-
-def _iso(epoch: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))

@@ -16,6 +16,7 @@ import sys
 from typing import Any
 
 from cli.common import CommandError, add_service_options, print_json, runtime_call
+from ledger.times import rfc3339
 
 
 def _run(args: argparse.Namespace, body: Any) -> Any:
@@ -48,12 +49,12 @@ def _account_dict(account: Any) -> dict[str, Any]:
         "email": account.email,
         "pseudonym": account.pseudonym,
         "state": account.state,
-        "created_at": account.created_at.isoformat(),
+        "created_at": rfc3339(account.created_at),
         "roles": [
             {
                 "role": role.role,
                 "publisher": role.publisher,
-                "granted_at": role.granted_at.isoformat(),
+                "granted_at": rfc3339(role.granted_at),
                 "granted_by": role.granted_by,
             }
             for role in account.roles
@@ -203,7 +204,7 @@ def _client_dict(client: Any) -> dict[str, Any]:
         "scopes": client.scopes,
         "token_endpoint_auth_method": client.token_endpoint_auth_method,
         "publisher": client.publisher,
-        "created_at": client.created_at.isoformat(),
+        "created_at": rfc3339(client.created_at),
     }
 
 
@@ -313,8 +314,8 @@ def cmd_auth_keys(args: argparse.Namespace) -> int:
     rows = [
         {
             "kid": k.kid,
-            "created_at": k.created_at.isoformat(),
-            "retired_at": k.retired_at.isoformat() if k.retired_at else None,
+            "created_at": rfc3339(k.created_at),
+            "retired_at": rfc3339(k.retired_at) if k.retired_at else None,
             "published": k.published,
             "signing": k.signing,
         }

@@ -21,7 +21,6 @@ from __future__ import annotations
 import base64
 import re
 import time
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
 import httpx
@@ -29,6 +28,7 @@ from sqlalchemy import func, select
 
 from ledger import note as _note
 from ledger.store import Cosignatures, LedgerError, StoredCheckpoint
+from ledger.times import rfc3339_epoch
 from ledger.witness import SIZE_CONTENT_TYPE, WitnessConfigError, load_vkey
 
 if TYPE_CHECKING:
@@ -192,7 +192,7 @@ def _verify_cosignature(
 
 def _when(timestamp: int) -> str:
     try:
-        return datetime.fromtimestamp(timestamp, UTC).isoformat()
+        return rfc3339_epoch(timestamp)
     except (OverflowError, OSError, ValueError):
         return f"POSIX time {timestamp}"
 

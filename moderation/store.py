@@ -31,6 +31,7 @@ from ingest.reconcile.figures import Status
 from ingest.reconcile.query import attestations
 from ledger.leaf import leaf_body
 from ledger.store import TransparencyLog
+from ledger.times import rfc3339
 from models import events
 from models.ingest import Document, Observation, Publisher
 from models.moderation import (
@@ -305,10 +306,10 @@ async def _check_limits(
     if until is not None and until > now:
         raise Refused(
             Code.RATE_LIMITED,
-            f"filing is locked until {until.isoformat()}: 3 of your last 5 decided challenges "
+            f"filing is locked until {rfc3339(until)}: 3 of your last 5 decided challenges "
             "were rejected",
             limit="locked",
-            retryAt=until.isoformat(),
+            retryAt=rfc3339(until),
         )
     since = now - dt.timedelta(days=1)
     filed = (
@@ -323,9 +324,9 @@ async def _check_limits(
         raise Refused(
             Code.RATE_LIMITED,
             f"expected at most {record.daily_limit} challenges in 24 hours (your limit grows "
-            f"with upheld challenges), got one more; the next may be filed at {lifts.isoformat()}",
+            f"with upheld challenges), got one more; the next may be filed at {rfc3339(lifts)}",
             limit="daily",
-            retryAt=lifts.isoformat(),
+            retryAt=rfc3339(lifts),
         )
     same = [
         _aware(at)
@@ -338,9 +339,9 @@ async def _check_limits(
             Code.RATE_LIMITED,
             f"expected at most {reputation.PER_TARGET_PER_DAY} challenges per target in 24 hours, "
             f"got a 4th on {filing.target.kind} {filing.target.id}; the next may be filed at "
-            f"{lifts.isoformat()}",
+            f"{rfc3339(lifts)}",
             limit="per_target",
-            retryAt=lifts.isoformat(),
+            retryAt=rfc3339(lifts),
         )
 
 
@@ -979,7 +980,7 @@ async def claim(
                 raise Refused(
                     Code.BAD_USER_INPUT,
                     f"claim: challenge {challenge_id} is claimed by {row.claimed_by} until "
-                    f"{_aware(row.claimed_until).isoformat()}",  # type: ignore[arg-type]
+                    f"{rfc3339(_aware(row.claimed_until))}",  # type: ignore[arg-type]
                 )
             row.claimed_by, row.claimed_until = actor.id, moment + CLAIM_FOR
         await session.flush()

@@ -20,8 +20,11 @@ import base64
 import binascii
 import datetime as dt
 import json
+import re
 import time
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import unquote
 
 from joserfc.jwk import KeySet
 
@@ -53,6 +56,33 @@ def _segment(token: str, index: int) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise TokenError("expected a JWT access token whose parts are JSON objects")
     return value
+
+
+#: query parameters that carry a token (RFC 6750 §2.3 names ``access_token``)
+TOKEN_PARAMETERS = ("access_token", "authorization", "bearer", "token", "id_token")
+_JWT = re.compile(r"^(?:bearer\s+)?eyJ[\w-]*\.[\w-]*\.[\w-]*$", re.IGNORECASE)
+
+
+def misplaced_token(query: Mapping[str, str], cookies: Mapping[str, str]) -> str | None:
+    """Where a request carries a bearer token outside the Authorization header — a query
+    parameter or a cookie — or None. Such a token is refused, not ignored: a caller who put it
+    there would otherwise be answered as anonymous without knowing why, and a token in a URL
+    ends up in logs, histories and caches (RFC 6750 §2.3, §5.3)."""
+    for name in query:
+        if name.lower() in TOKEN_PARAMETERS:
+            return f"the query parameter `{name[:40]}`"
+    for name, value in cookies.items():
+        if name.lower() in TOKEN_PARAMETERS or _JWT.match(unquote(value).strip().strip('"')):
+            return f"the cookie `{name[:40]}`"
+    return None
+
+
+def misplaced_token_message(where: str) -> str:
+    return (
+        "expected the access token in the Authorization header (Authorization: Bearer <token>), "
+        f"got one in {where}: tokens are read only from that header, never from a URL or a "
+        "cookie (RFC 6750 §2.3)"
+    )
 
 
 def bearer_token(header: str) -> str:

@@ -46,8 +46,13 @@ class LedgerQuery:
             checkpoint=Checkpoint.from_stored(latest),
         )
 
-    @strawberry.field(description="The checkpoint signed at a given size (null: the latest).")
-    async def checkpoint(self, info: Info[Context, None], size: int | None = None) -> Checkpoint:
+    @strawberry.field(
+        description="The checkpoint signed at a given size (no size: the latest); null when "
+        "none was signed at that size, with a NOT_FOUND error beside it."
+    )
+    async def checkpoint(
+        self, info: Info[Context, None], size: int | None = None
+    ) -> Checkpoint | None:
         runtime = info.context.runtime
         async with runtime.sessions() as session:
             try:

@@ -7,26 +7,28 @@ import logging
 from typing import Annotated
 
 import strawberry
-from strawberry import relay
 from strawberry.types import Info
 
 from api.context import Context
 from api.errors import ApiError, ErrorCode
 from api.members.types import Member, accounts
 from api.permissions import Moderator, require_role
+from api.relay import decode_global_id
 from identity import accounts as account_store
 
 log = logging.getLogger("corroborate.members")
 
+# an ID decoded in the resolver, after the permission check (api.relay.decode_global_id)
 MemberID = Annotated[
-    relay.GlobalID, strawberry.argument(description="The member's global ID (`Member.id`).")
+    strawberry.ID, strawberry.argument(description="The member's global ID (`Member.id`).")
 ]
 
 
-async def _target(info: Info[Context, None], member: relay.GlobalID) -> account_store.Account:
-    if member.type_name != "Member" or not member.node_id.isdigit():
+async def _target(info: Info[Context, None], raw: strawberry.ID) -> account_store.Account:
+    member = decode_global_id(raw, "Member", argument="member")
+    if not member.node_id.isdigit():
         raise ApiError(
-            f"expected a Member's global ID, got one of a {member.type_name}",
+            f"expected a Member's global ID in `member`, got one naming no member: {raw!r}",
             ErrorCode.BAD_USER_INPUT,
         )
     found = await accounts(info.context).load(int(member.node_id))

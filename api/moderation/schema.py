@@ -143,8 +143,13 @@ async def _challenge(info: Info[Context, None], number: int) -> Challenge:
 
 @strawberry.type
 class ModerationQuery:
-    @strawberry.field(description="A challenge by its number (NOT_FOUND when there is none).")
-    async def challenge(self, info: Info[Context, None], number: ChallengeNumber) -> Challenge:
+    @strawberry.field(
+        description="A challenge by its number; null when there is none, with a NOT_FOUND "
+        "error beside it (the rest of `data` kept)."
+    )
+    async def challenge(
+        self, info: Info[Context, None], number: ChallengeNumber
+    ) -> Challenge | None:
         return await _challenge(info, number)
 
     @strawberry.field(

@@ -19,7 +19,7 @@ from api.errors import ApiError, ErrorCode
 from api.figures import dataloaders as figure_loaders
 from api.figures.types import AttestedFigure
 from api.ledger.types import InclusionProof, LedgerEntry
-from api.permissions import Moderator
+from api.permissions import PER_CALLER, Moderator
 from api.sources.dataloaders import chunks
 from api.sources.types import enum_from_domain, leaf_of, node_keys, proof_of
 from ingest.publishers import as_utc
@@ -476,6 +476,7 @@ class Challenge(relay.Node):
     @strawberry.field(
         description="The actions the caller may take now (empty when anonymous).",
         metadata={"list_size": 4},
+        directives=PER_CALLER,
     )
     async def allowed_actions(self, info: Info[Context, None]) -> list[ChallengeAction]:
         if info.context.identity is None:

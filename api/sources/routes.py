@@ -27,6 +27,7 @@ from starlette.routing import Route
 from strawberry import relay
 
 from api.auth.identity import TokenError
+from api.auth.resource import misplaced_token, misplaced_token_message
 from api.context import Context
 from api.errors import ApiError, ErrorCode
 from api.permissions import require_role
@@ -137,6 +138,9 @@ async def submit_document(request: Request) -> Response:
 
 async def _submit(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
+    where = misplaced_token(request.query_params, request.cookies)
+    if where is not None:
+        raise _Refused(400, ErrorCode.BAD_REQUEST, misplaced_token_message(where))
     try:
         identity = await request.app.state.authenticator.identify(
             request.headers.get("authorization")
