@@ -15,7 +15,8 @@ from sqlalchemy import select, tuple_
 from api.context import Context
 from api.dataloader import DataLoader
 from api.sources.dataloaders import CHUNK, chunks
-from ingest.reconcile.query import attestations
+from ingest.reconcile.query import RunningSum, attestations, summed_observations
+from models.ingest import Observation
 from models.reconcile import AttestedFigure
 
 #: (region, metric, date): one figure, all its versions
@@ -76,3 +77,14 @@ def versions(context: Context) -> DataLoader[FigureKey, list[AttestedFigure]]:
         return [found.get(k, []) for k in keys]
 
     return context.loader("figures.versions", lambda _: DataLoader(load_fn=load))
+
+
+def summed(context: Context) -> DataLoader[RunningSum, list[Observation]]:
+    """An input derived by a running sum → the daily observations it adds up, by date."""
+
+    async def load(sums: Sequence[RunningSum]) -> list[list[Observation]]:
+        async with context.runtime.sessions() as session:
+            found = await summed_observations(session, list(sums))
+        return [found.get(s, []) for s in sums]
+
+    return context.loader("figures.summed", lambda _: DataLoader(load_fn=load))

@@ -13,7 +13,7 @@ from strawberry.types import Info
 from api.context import Context
 from api.errors import ApiError, ErrorCode
 from api.figures import filters
-from api.figures.types import AttestedFigure, Discrepancy, FigureStatus
+from api.figures.types import AttestedFigure, Discrepancy, FigureStatus, FigureVersion
 from api.relay import Connection, Keyset, PageArgs, connection, counter, keyset_page
 from api.sources.filters import region_code
 from api.sources.schema import (
@@ -38,8 +38,8 @@ MetricFilter = Annotated[Metric | None, strawberry.argument(description="Only th
 @strawberry.type
 class FiguresQuery:
     @strawberry.field(
-        description="The attested figure for a region, metric and date: its latest version, or "
-        "`version`."
+        description="The attested figure for a region, metric and date, as its latest version "
+        "says (NOT_FOUND when there is none); `figureVersion` gives an older version."
     )
     async def figure(
         self,
@@ -47,24 +47,24 @@ class FiguresQuery:
         region: RegionCode,
         metric: Annotated[Metric, strawberry.argument(description="What it counts.")],
         date: Annotated[dt.date, strawberry.argument(description="The day the counts go up to.")],
-        version: Annotated[
-            int | None, strawberry.argument(description="A version (default: the latest).")
-        ] = None,
     ) -> AttestedFigure | None:
-        region_code(region)
-        async with info.context.runtime.sessions() as session:
-            row = await figure_version(
-                session, region=region, metric=metric.value, day=date, version=version
-            )
-        if row is None:
-            which = "" if version is None else f" version {version}"
-            raise ApiError(
-                f"no attested figure{which} for {region} {metric.name} on {date.isoformat()}: "
-                "expected a region, metric and date some publisher gives (the date is the day "
-                "the counts go up to; see `figures` for what there is)",
-                ErrorCode.NOT_FOUND,
-            )
+        row = await _version(info, region, metric, date, None)
         return AttestedFigure.from_row(row)
+
+    @strawberry.field(
+        description="One version of the attested figure for a region, metric and date "
+        "(NOT_FOUND when there is none)."
+    )
+    async def figure_version(
+        self,
+        info: Info[Context, None],
+        region: RegionCode,
+        metric: Annotated[Metric, strawberry.argument(description="What it counts.")],
+        date: Annotated[dt.date, strawberry.argument(description="The day the counts go up to.")],
+        version: Annotated[int, strawberry.argument(description="The version, 1 for the first.")],
+    ) -> FigureVersion | None:
+        row = await _version(info, region, metric, date, version)
+        return FigureVersion.from_row(row)
 
     @strawberry.field(
         description="The latest versions of the figures of a region, by date, region and "
@@ -137,6 +137,25 @@ class FiguresQuery:
         return await _page(
             info, conditions, keyset, args, lambda row: Discrepancy.of(AttestedFigure.from_row(row))
         )
+
+
+async def _version(
+    info: Info[Context, None], region: str, metric: Metric, date: dt.date, version: int | None
+) -> FigureRow:
+    region_code(region)
+    async with info.context.runtime.sessions() as session:
+        row = await figure_version(
+            session, region=region, metric=metric.value, day=date, version=version
+        )
+    if row is None:
+        which = "" if version is None else f" version {version}"
+        raise ApiError(
+            f"no attested figure{which} for {region} {metric.name} on {date.isoformat()}: "
+            "expected a region, metric and date some publisher gives (the date is the day "
+            "the counts go up to; see `figures` for what there is)",
+            ErrorCode.NOT_FOUND,
+        )
+    return row
 
 
 async def _page(

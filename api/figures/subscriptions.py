@@ -17,7 +17,7 @@ from models.events import FIGURE
 from models.reconcile import AttestedFigure as FigureRow
 
 if TYPE_CHECKING:
-    from api.figures.types import AttestedFigure, Metric
+    from api.figures.types import FigureVersion, Metric
 
 _FIGURE = FigureRow.__table__  # type: ignore[attr-defined]
 
@@ -33,7 +33,8 @@ def _wanted(region: str, metric: str | None) -> Any:
 class FiguresSubscription:
     @strawberry.subscription(
         description="Each new version of an attested figure of `region` (and `metric`, if "
-        "given) from now on, as reconciliation commits it, in ledger order. A region's "
+        "given) from now on, as reconciliation or a correction commits it, in ledger order "
+        "(select `figure { id … }` to update the figure a client cache holds). A region's "
         "subdivisions are regions of their own: subscribe to each."
     )
     async def figure_changed(
@@ -46,8 +47,8 @@ class FiguresSubscription:
             Annotated[Metric, strawberry.lazy("api.figures.types")] | None,
             strawberry.argument(description="Only figures of this metric (null: every metric)."),
         ] = None,
-    ) -> AsyncGenerator[Annotated[AttestedFigure, strawberry.lazy("api.figures.types")], None]:
-        from api.figures.types import AttestedFigure
+    ) -> AsyncGenerator[Annotated[FigureVersion, strawberry.lazy("api.figures.types")], None]:
+        from api.figures.types import FigureVersion
 
         if find_region(region) is None:
             raise ApiError(
@@ -75,4 +76,4 @@ class FiguresSubscription:
                 # each event's figures from fresh loaders, or `versions` would be a stale copy
                 info.context.reset_loaders()
                 for row in rows:
-                    yield AttestedFigure.from_row(row)
+                    yield FigureVersion.from_row(row)

@@ -7,9 +7,10 @@ What a figure rests on (inputs, lineages, tolerance, the version it supersedes) 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
 import strawberry
 from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
@@ -17,9 +18,12 @@ from strawberry import relay
 from strawberry.types import Info
 
 from api.context import Context
+from api.errors import ApiError, ErrorCode
 from api.figures import dataloaders
 from api.ledger.types import InclusionProof, LedgerEntry
+from api.relay import Connection, Keyset, PageArgs, list_connection
 from api.sources import dataloaders as source_loaders
+from api.sources.schema import After, Before, First, Last
 from api.sources.types import (
     AnomalyType,
     Observation,
@@ -31,8 +35,11 @@ from api.sources.types import (
     proof_of,
 )
 from api.sources.types import Metric as Metric  # re-exported: the subscriptions name it here
+from ingest.adapters.base import Metric as DomainMetric
 from ingest.publishers import as_utc
-from ingest.reconcile.figures import Status
+from ingest.reconcile.figures import Derivation as DomainDerivation
+from ingest.reconcile.figures import Status, derivation_of
+from ingest.reconcile.query import RunningSum
 from models.reconcile import AttestedFigure as FigureRow
 
 if TYPE_CHECKING:
@@ -150,16 +157,50 @@ class Lineage:
         )
 
 
+if TYPE_CHECKING:
+    Derivation = DomainDerivation
+else:
+    Derivation = enum_from_domain(
+        DomainDerivation,
+        "Derivation",
+        "How an input's value was made from its publisher's observations (docs/reconciliation.md"
+        ", Alignment); `derivedFrom` lists the observations it was made from.",
+        {
+            "AS_PUBLISHED": "The publisher's value itself: `derivedFrom` is its one observation.",
+            "CUMULATIVE_FROM_DAILY": "The running sum of the publisher's daily values (it gives "
+            "no running total): `derivedFrom` is every daily observation summed, by date.",
+            "DAILY_FROM_CUMULATIVE": "The day-to-day difference of the publisher's running "
+            "total: `derivedFrom` is the day before's observation and the day's.",
+            "COMPOSED_FROM_PARTS": "The sum of the parts the publisher gives a region in (the "
+            "CDC's US-NY-NYC + US-NY-EXCL-NYC = US-NY): `derivedFrom` is each part's observation.",
+        },
+    )
+
+#: The order of an input's `derivedFrom`: by date, then region, then ledger index.
+DERIVED_FROM = Keyset("figure-input-observations", (), ("date", "str", "int"))
+
+
+def _observation_key(observation: Observation) -> tuple[dt.date, str, int]:
+    return (observation.date, observation.region_code, observation.ledger_index)
+
+
 @strawberry.type(description="What one publisher contributed to a figure.")
 class FigureInput:
     date: dt.date = strawberry.field(
-        description="The publisher's own date for it (the figure's date plus its report lag)."
+        description="The publisher's own date for it (the figure's date plus `dateShiftDays`)."
+    )
+    date_shift_days: int = strawberry.field(
+        description="How many days the publisher's date is after the figure's: its declared "
+        "report lag (WHO and ECDC: 1, a value dated D counts up to D − 1); 0 when not shifted."
     )
     value: int = strawberry.field(description="The value it gave (or that was derived from it).")
+    derivation: Derivation = strawberry.field(
+        description="How `value` was made from the publisher's observations (AS_PUBLISHED when "
+        "it is one of them); `derivedFrom` names them."
+    )
     derived: str | None = strawberry.field(
-        description="How the value was derived when the publisher did not give it as such "
-        "(a running sum, a day-to-day difference, a region composed of its parts); null when "
-        "published."
+        description="`derivation` in the attestation's words (a running sum names its days); "
+        "null when published."
     )
     counted: bool = strawberry.field(description="Whether its value is its lineage's value.")
     anomalies: list[AnomalyType] = strawberry.field(
@@ -168,6 +209,8 @@ class FigureInput:
     lineage: Lineage = strawberry.field(description="The lineage it belongs to.")
     publisher_slug: strawberry.Private[str]
     observation_indices: strawberry.Private[list[int]]
+    region_code: strawberry.Private[str]
+    running_sum: strawberry.Private[RunningSum | None]
     # Loaded once for the whole list by AttestedFigure.inputs when selected, so that these
     # fields resolve without an await each (a page of 90 figures has ~360 inputs).
     loaded_publishers: strawberry.Private[dict[str, Publisher]]
@@ -181,8 +224,9 @@ class FigureInput:
         return found if found is not None else _publisher(info, self.publisher_slug)  # type: ignore[return-value]
 
     @strawberry.field(
-        description="Every observation the value rests on (two for a day-to-day difference, "
-        "the parts of a composed region), in the attestation's order.",
+        description="The observations the attestation names (two for a day-to-day difference, "
+        "the parts of a composed region, the last day of a running sum), in its order. "
+        "`derivedFrom` has every observation the value was made from.",
         metadata={"list_size": 2},
     )
     def observations(self, info: Info[Context, None]) -> list[Observation]:
@@ -205,24 +249,66 @@ class FigureInput:
             return _last(info, self.observation_indices)  # type: ignore[return-value]
         return self.loaded_observations.get(self.observation_indices[-1])
 
+    @strawberry.field(
+        description="Every observation `value` was made from, by date: `value` is the one "
+        "observation's value (AS_PUBLISHED), the sum of theirs (CUMULATIVE_FROM_DAILY, "
+        "COMPOSED_FROM_PARTS), or the later minus the earlier (DAILY_FROM_CUMULATIVE). For a "
+        "running sum, each day's version as it stood when the figure was attested."
+    )
+    async def derived_from(
+        self,
+        info: Info[Context, None],
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[Observation]:
+        args = PageArgs.of(first, after, last, before)
+        if self.running_sum is not None:
+            rows = await dataloaders.summed(info.context).load(self.running_sum)
+            found = [Observation.of(row) for row in rows]
+        else:
+            found = list((await _observations_of(info, set(self.observation_indices))).values())
+        found.sort(key=_observation_key)
+        return list_connection(found, _observation_key, DERIVED_FROM, args)
+
     @classmethod
     def of(
         cls,
         record: dict[str, Any],
+        figure: FigureContent,
         lineages: list[Lineage],
         publishers: dict[str, Publisher],
         observations: dict[int, Observation] | None,
     ) -> FigureInput:
         lineage = lineages[int(record["lineage"])]
+        day = dt.date.fromisoformat(record["date"])
+        derived = record.get("derived")
+        derivation = derivation_of(derived)
+        running_sum = None
+        if derivation.method is DomainDerivation.CUMULATIVE_FROM_DAILY:
+            assert derivation.summed_metric is not None
+            running_sum = RunningSum(
+                publisher=str(record["publisher"]),
+                region=figure.region_code,
+                metric=derivation.summed_metric,
+                first=derivation.first_day,
+                last=day,
+                attestation=figure.ledger_index,
+            )
         return cls(
-            date=dt.date.fromisoformat(record["date"]),
+            date=day,
+            date_shift_days=(day - figure.date).days,
             value=int(record["value"]),
-            derived=record.get("derived"),
+            derivation=Derivation(derivation.method.value),
+            derived=derived,
             counted=lineage.counted_slug == record["publisher"],
             anomalies=[AnomalyType(kind) for kind in record.get("anomalies", [])],
             lineage=lineage,
             publisher_slug=str(record["publisher"]),
             observation_indices=[int(i) for i in record["observations"]],
+            region_code=figure.region_code,
+            running_sum=running_sum,
             loaded_publishers=publishers,
             loaded_observations=observations,
         )
@@ -234,12 +320,13 @@ class Tolerance:
     absolute: int = strawberry.field(description="A count always allowed, for small figures.")
 
 
-@strawberry.type(
-    description="The attested figure for a region, metric and date: the median of the "
-    "independent lineages' values, with its status, spread and the observations it rests on. "
-    "Each change is a new version, an `attestation` leaf on the log; old versions are kept."
+@strawberry.interface(
+    description="What an attested figure version says: the median of the independent "
+    "lineages' values, with its status, spread and the observations it rests on, and its "
+    "`attestation` (or `correction`) leaf. An `AttestedFigure` shows its latest version; a "
+    "`FigureVersion` is one version, kept for good."
 )
-class AttestedFigure(relay.Node):
+class FigureContent:
     metric: Metric = strawberry.field(description="What it counts.")
     date: dt.date = strawberry.field(description="The day the counts go up to.")
     value: int = strawberry.field(description="The attested value.")
@@ -251,13 +338,17 @@ class AttestedFigure(relay.Node):
     lineage_count: int = strawberry.field(description="How many independent lineages gave it.")
     explanation: str = strawberry.field(description="Every rule applied, in words.")
     version: int = strawberry.field(description="1 for the first attestation, +1 per change.")
-    latest: bool = strawberry.field(description="Whether this is the current version.")
     digest: str = strawberry.field(
         description="SHA-256 of the attested content without its version: equal content, no new "
         "version."
     )
     created_at: dt.datetime = strawberry.field(description="When this version was written.")
-    ledger_index: int = strawberry.field(description="Its `attestation` leaf on the log.")
+    ledger_index: int = strawberry.field(
+        description="Its `attestation` (or `correction`) leaf on the log."
+    )
+    latest: bool = strawberry.field(
+        description="Whether this is the figure's current version (always, for an AttestedFigure)."
+    )
     region_code: strawberry.Private[str]
 
     @strawberry.field(description="The region it is for.")
@@ -306,7 +397,9 @@ class AttestedFigure(relay.Node):
             if wants_observations
             else _none(),
         )
-        return [FigureInput.of(item, lineages, publishers or {}, observations) for item in items]
+        return [
+            FigureInput.of(item, self, lineages, publishers or {}, observations) for item in items
+        ]
 
     @strawberry.field(
         description="The independent lineages, each with its value and members.",
@@ -321,36 +414,34 @@ class AttestedFigure(relay.Node):
         return Tolerance(relative=str(found["relative"]), absolute=int(found["absolute"]))
 
     @strawberry.field(
-        description="Every version of this figure, oldest first (this one included).",
+        description="Every version of the figure, oldest first (this one included).",
         metadata={"list_size": 3},
     )
-    async def versions(self, info: Info[Context, None]) -> list[AttestedFigure]:
+    async def versions(self, info: Info[Context, None]) -> list[FigureVersion]:
         key = (self.region_code, self.metric.value, self.date)
         return [
-            AttestedFigure.from_row(row)
+            FigureVersion.from_row(row)
             for row in await dataloaders.versions(info.context).load(key)
         ]
 
     @strawberry.field(description="The version this one replaced (null for the first).")
-    async def supersedes(self, info: Info[Context, None]) -> AttestedFigure | None:
+    async def supersedes(self, info: Info[Context, None]) -> FigureVersion | None:
         previous = (await _record(info, self.ledger_index))["supersedes"]
         if previous is None:
             return None
         row = await dataloaders.figures(info.context).load(int(previous))
-        return None if row is None else AttestedFigure.from_row(row)
+        return None if row is None else FigureVersion.from_row(row)
 
-    @strawberry.field(description="Proof that its `attestation` leaf is on the log.")
+    @strawberry.field(description="Proof that its leaf is on the log.")
     async def proof(self, info: Info[Context, None]) -> InclusionProof:
         return await proof_of(info, self.ledger_index)
 
-    @strawberry.field(
-        description="The `attestation` leaf itself: the exact bytes the proof covers."
-    )
+    @strawberry.field(description="Its leaf itself: the exact bytes the proof covers.")
     async def leaf(self, info: Info[Context, None]) -> LedgerEntry:
         return await leaf_of(info, self.ledger_index)
 
     @classmethod
-    def from_row(cls, row: FigureRow) -> AttestedFigure:
+    def from_row(cls, row: FigureRow) -> Self:
         """The GraphQL figure of a stored version (``models.reconcile.AttestedFigure``)."""
         return cls(
             metric=Metric(row.metric),
@@ -362,22 +453,116 @@ class AttestedFigure(relay.Node):
             lineage_count=row.lineages,
             explanation=row.explanation,
             version=row.version,
-            latest=row.latest,
             digest=row.digest,
             created_at=as_utc(row.created_at),
             ledger_index=row.ledger_index,
             region_code=row.region,
+            latest=row.latest,
         )
 
     @classmethod
+    def from_content(cls, other: FigureContent) -> Self:
+        """The same version seen as another type (an AttestedFigure as its FigureVersion)."""
+        return cls(**{f.name: getattr(other, f.name) for f in dataclasses.fields(other) if f.init})
+
+
+def figure_key(region: str, metric: str, day: dt.date) -> str:
+    """The key in a figure's stable global ID: ``ITA/cases_cumulative/2020-06-01``, the form the
+    log's challenge records name a figure by (``moderation.challenges.figure_target_id``)."""
+    return f"{region}/{metric}/{day.isoformat()}"
+
+
+def parse_figure_key(key: str, argument: str | None = None) -> tuple[str, str, dt.date]:
+    """(region, metric, date) of a figure key; ApiError BAD_USER_INPUT for anything else (its
+    message starting with ``argument``, when given)."""
+    region, _, rest = key.partition("/")
+    metric, _, day = rest.partition("/")
+    try:
+        parsed = dt.date.fromisoformat(day)
+        if not region or region.upper() != region or "/" in day:
+            raise ValueError(key)
+        DomainMetric(metric)
+    except ValueError:
+        raise ApiError(
+            f"{'' if argument is None else argument + ': '}expected an AttestedFigure id whose "
+            f"key is REGION/metric/YYYY-MM-DD, got key {key[:80]!r}",
+            ErrorCode.BAD_USER_INPUT,
+        ) from None
+    return region, metric, parsed
+
+
+@strawberry.type(
+    description="The attested figure for a region, metric and date, as its latest version says. "
+    "Its `id` stays the same across versions (a client cache updates it in place); each "
+    "version is a `FigureVersion` of its own, an `attestation` leaf on the log, kept for good."
+)
+class AttestedFigure(FigureContent, relay.Node):
+    @strawberry.field(
+        description="The version it shows now (its `id` names that version for good)."
+    )
+    def current_version(self) -> FigureVersion:
+        return FigureVersion.from_content(self)
+
+    @classmethod
     def resolve_id(cls, root: AttestedFigure, *, info: Info[Context, None]) -> str:
+        return figure_key(root.region_code, root.metric.value, root.date)
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
+    ) -> list[FigureContent | None]:
+        wanted: list[tuple[str, str, dt.date] | int] = []
+        for node_id in node_ids:
+            if node_id.isdecimal() and len(node_id) < 17:
+                wanted.append(int(node_id))  # an ID issued before figures had stable ones
+            else:
+                wanted.append(parse_figure_key(node_id))
+        keys = [k for k in wanted if not isinstance(k, int)]
+        versions = await dataloaders.versions(info.context).load_many(keys)
+        latest = {key: latest_of(rows) for key, rows in zip(keys, versions, strict=True)}
+        legacy = await dataloaders.figures(info.context).load_many(
+            [k for k in wanted if isinstance(k, int)]
+        )
+        old = iter(legacy)
+        found: list[FigureContent | None] = []
+        for key in wanted:
+            if isinstance(key, int):
+                row = next(old)
+                found.append(None if row is None else FigureVersion.from_row(row))
+            else:
+                row = latest[key]
+                found.append(None if row is None else cls.from_row(row))
+        return found
+
+
+def latest_of(rows: list[FigureRow]) -> FigureRow | None:
+    """The latest of a figure's versions (oldest first), None for none."""
+    return next((row for row in rows if row.latest), rows[-1] if rows else None)
+
+
+@strawberry.type(
+    description="One version of an attested figure, as its `attestation` (or `correction`) leaf "
+    "says: its `id` names this version for good; `figure` is the figure as it is now."
+)
+class FigureVersion(FigureContent, relay.Node):
+    @strawberry.field(description="The figure, as its latest version says (a stable `id`).")
+    async def figure(self, info: Info[Context, None]) -> AttestedFigure:
+        if self.latest:
+            return AttestedFigure.from_content(self)
+        key = (self.region_code, self.metric.value, self.date)
+        row = latest_of(await dataloaders.versions(info.context).load(key))
+        assert row is not None  # this version is one of them
+        return AttestedFigure.from_row(row)
+
+    @classmethod
+    def resolve_id(cls, root: FigureVersion, *, info: Info[Context, None]) -> str:
         return str(root.ledger_index)
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
-    ) -> list[AttestedFigure | None]:
-        keys = node_keys("AttestedFigure", node_ids)
+    ) -> list[FigureVersion | None]:
+        keys = node_keys("FigureVersion", node_ids)
         found = await dataloaders.figures(info.context).load_many(keys)
         return [None if row is None else cls.from_row(row) for row in found]
 

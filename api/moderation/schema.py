@@ -15,6 +15,7 @@ from strawberry.types import Info
 
 from api.context import Context
 from api.errors import ApiError, ErrorCode
+from api.moderation.targets import latest_version, target_of
 from api.moderation.types import (
     Challenge,
     ChallengeAction,
@@ -32,6 +33,7 @@ from ingest.publishers import as_utc
 from models.moderation import Challenge as ChallengeRow
 from models.moderation import Correction as CorrectionRow
 from moderation import store
+from moderation.challenges import TargetKind
 from moderation.errors import ModerationError
 from moderation.workflow import State
 
@@ -43,13 +45,20 @@ ChallengeNumber = Annotated[int, strawberry.argument(description="The challenge'
 
 @strawberry.input(description="A challenge to file (limits: docs/moderation.md).")
 class FileChallengeInput:
-    target_kind: ChallengeTargetKind = strawberry.field(description="What is challenged.")
-    target_id: str = strawberry.field(
-        description="REGION/metric/YYYY-MM-DD for a figure (e.g. ITA/cases_cumulative/"
-        "2020-06-01), else the observation's or document's ledger index."
+    target_id: strawberry.ID = strawberry.field(
+        description="The global ID of what you challenge: a figure (`AttestedFigure.id`, the "
+        "figure as it is now), one of its versions (`FigureVersion.id`), an `Observation` or a "
+        "`Document`."
+    )
+    target_kind: ChallengeTargetKind | None = strawberry.field(
+        default=None,
+        description="Not needed: `targetId` says what it is (if given, it must agree).",
+        deprecation_reason="`targetId` is a global ID, which names its kind.",
     )
     version_seen: int | None = strawberry.field(
-        default=None, description="The figure version you saw (figures only)."
+        default=None,
+        description="The figure version you saw (figures only; default: the version a "
+        "`FigureVersion` ID names, else the figure's latest).",
     )
     category: ChallengeCategory = strawberry.field(description="What is wrong.")
     claimed_value: int | None = strawberry.field(
@@ -166,7 +175,14 @@ class ModerationQuery:
         category: ChallengeCategory | None = None,
         region: str | None = None,
         target_kind: ChallengeTargetKind | None = None,
-        target_id: str | None = None,
+        target_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="Only challenges of this target, by its global ID: a figure's "
+                "(every version), a `FigureVersion`'s (filed on that version), an "
+                "`Observation`'s or a `Document`'s."
+            ),
+        ] = None,
     ) -> Connection[Challenge]:
         args = PageArgs.of(first, after, last, before)
         statement = select(ChallengeRow, _CHALLENGE.c.id)
@@ -179,7 +195,16 @@ class ModerationQuery:
         if target_kind is not None:
             statement = statement.where(_CHALLENGE.c.target_kind == target_kind.value)
         if target_id is not None:
-            statement = statement.where(_CHALLENGE.c.target_id == target_id)
+            target = await target_of(info, str(target_id), must_exist=False)
+            if target is None:  # a figure version that does not exist: no challenge names it
+                statement = statement.where(literal(False))
+            else:
+                statement = statement.where(
+                    _CHALLENGE.c.target_kind == str(target.kind),
+                    _CHALLENGE.c.target_id == target.id,
+                )
+                if target.version is not None:
+                    statement = statement.where(_CHALLENGE.c.version_seen == target.version)
         runtime = info.context.runtime
         async with runtime.sessions() as session:
             page = await keyset_page(session, statement, _BY_NUMBER, args)
@@ -346,14 +371,36 @@ class ModerationMutation:
     ) -> Challenge:
         actor = actor_of(info.context)
         runtime = info.context.runtime
+        target = await target_of(info, str(input.target_id), argument="input.targetId")
+        assert target is not None
+        if input.target_kind is not None and input.target_kind.value != str(target.kind):
+            raise ApiError(
+                f"input.targetKind: expected {str(target.kind).upper()} (what targetId names) or "
+                f"none, got {input.target_kind.name}",
+                ErrorCode.BAD_USER_INPUT,
+            )
+        version_seen = input.version_seen
+        if version_seen is None and target.kind is TargetKind.FIGURE:
+            version_seen = target.version or await latest_version(info, target)
+            if version_seen is None:
+                raise ApiError(
+                    f"input.targetId: expected an attested figure, got none at {target.id}",
+                    ErrorCode.NOT_FOUND,
+                )
+        elif target.version is not None and version_seen != target.version:
+            raise ApiError(
+                f"input.versionSeen: expected {target.version} (the version targetId names) or "
+                f"none, got {version_seen}",
+                ErrorCode.BAD_USER_INPUT,
+            )
         try:
             done = await store.file_challenge(
                 runtime.write_sessions,
                 runtime.log,
                 actor,
-                target_kind=input.target_kind.value,
-                target_id=input.target_id,
-                version_seen=input.version_seen,
+                target_kind=str(target.kind),
+                target_id=target.id,
+                version_seen=version_seen,
                 category=input.category.value,
                 claimed_value=input.claimed_value,
                 links=list(input.links),

@@ -17,7 +17,7 @@ from api.context import Context
 from api.dataloader import DataLoader
 from api.errors import ApiError, ErrorCode
 from api.figures import dataloaders as figure_loaders
-from api.figures.types import AttestedFigure
+from api.figures.types import FigureVersion
 from api.ledger.types import InclusionProof, LedgerEntry
 from api.permissions import PER_CALLER, Moderator
 from api.sources.dataloaders import chunks
@@ -372,11 +372,13 @@ class Correction:
     async def leaf(self, info: Info[Context, None]) -> LedgerEntry:
         return await leaf_of(info, self.ledger_index)
 
-    @strawberry.field(description="The figure version it wrote.")
-    async def figure(self, info: Info[Context, None]) -> AttestedFigure:
+    @strawberry.field(
+        description="The figure version it wrote (its `figure` is the figure as it is now)."
+    )
+    async def figure(self, info: Info[Context, None]) -> FigureVersion:
         row = await figure_loaders.figures(info.context).load(self.ledger_index)
         assert row is not None
-        return AttestedFigure.from_row(row)
+        return FigureVersion.from_row(row)
 
     @classmethod
     def of(cls, row: CorrectionRow) -> Correction:
@@ -397,6 +399,14 @@ class Correction:
         )
 
 
+def target_node_id(kind: TargetKind, ident: str) -> strawberry.ID:
+    """The global ID of a challenge's target, from the form the log records it in."""
+    if kind is TargetKind.FIGURE:
+        return strawberry.ID(str(relay.GlobalID("AttestedFigure", ident)))
+    name = "Observation" if kind is TargetKind.OBSERVATION else "Document"
+    return strawberry.ID(str(relay.GlobalID(name, ident)))
+
+
 @strawberry.type(description="What is challenged.")
 class ChallengeTarget:
     kind: ChallengeTargetKind = strawberry.field(description="A figure, observation or document.")
@@ -409,6 +419,14 @@ class ChallengeTarget:
     ledger_index: int | None = strawberry.field(
         description="The ledger index of what was challenged (the figure version seen)."
     )
+
+    @strawberry.field(
+        description="The global ID of what is challenged: the figure's stable ID (an "
+        "`AttestedFigure`), the `Observation`'s or the `Document`'s; `node(id:)` resolves it, "
+        "`fileChallenge` and `challenges(targetId:)` take it."
+    )
+    def node_id(self) -> strawberry.ID:
+        return target_node_id(self.kind, self.id)
 
 
 @strawberry.type(

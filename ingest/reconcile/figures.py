@@ -24,6 +24,7 @@ import datetime as dt
 import functools
 import hashlib
 import json
+import re
 import statistics
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -195,6 +196,63 @@ def observations_of(
         last = index.get(bases[0], {}).get(day)
         return ([], []) if last is None else ([last], [last])
     return [], []
+
+
+class Derivation(StrEnum):
+    """How an input's value was made from its publisher's observations (``align``'s steps)."""
+
+    AS_PUBLISHED = "AS_PUBLISHED"  # the observation's value itself
+    CUMULATIVE_FROM_DAILY = "CUMULATIVE_FROM_DAILY"  # ``complete``: a running sum of daily values
+    DAILY_FROM_CUMULATIVE = "DAILY_FROM_CUMULATIVE"  # ``complete``: a day-to-day difference
+    COMPOSED_FROM_PARTS = "COMPOSED_FROM_PARTS"  # ``compose``: the sum of a region's parts
+
+
+@dataclass(frozen=True)
+class InputDerivation:
+    """An input's derivation as data, read back from the ``derived`` words of its attestation.
+
+    ``summed_metric``/``first_day``/``days``: for a running sum, the daily metric summed and the
+    days it covers (``first_day`` is None in a text that does not name them).
+    """
+
+    method: Derivation
+    summed_metric: str | None = None
+    first_day: dt.date | None = None
+    days: int | None = None
+
+
+_RUNNING_SUM = re.compile(
+    r"running sum of (?P<metric>[a-z_]+)"
+    r"(?: over (?P<days>\d+) days? from (?P<first>\d{4}-\d{2}-\d{2}))?"
+)
+_DIFFERENCE = re.compile(r"day-to-day difference of [a-z_]+")
+_COMPOSED = re.compile(r"sum of [A-Z0-9-]+(?: \+ [A-Z0-9-]+)+")
+
+
+def derivation_of(derived: str | None) -> InputDerivation:
+    """The derivation of an attested input from its ``derived`` text (None: as published).
+
+    The texts are the ones ``align.compose``/``align.complete`` and ``_derived_text`` write; an
+    unknown text is a ValueError (tests/ingest/test_figures_derivation.py keeps them in step).
+    """
+    if derived is None:
+        return InputDerivation(Derivation.AS_PUBLISHED)
+    if (match := _RUNNING_SUM.fullmatch(derived)) is not None:
+        first = match.group("first")
+        return InputDerivation(
+            Derivation.CUMULATIVE_FROM_DAILY,
+            summed_metric=match.group("metric"),
+            first_day=None if first is None else dt.date.fromisoformat(first),
+            days=None if match.group("days") is None else int(match.group("days")),
+        )
+    if _DIFFERENCE.fullmatch(derived):
+        return InputDerivation(Derivation.DAILY_FROM_CUMULATIVE)
+    if _COMPOSED.fullmatch(derived):
+        return InputDerivation(Derivation.COMPOSED_FROM_PARTS)
+    raise ValueError(
+        f"expected a derivation as the reconciler writes it (running sum of …, day-to-day "
+        f"difference of …, sum of … + …), got {derived!r:.120}"
+    )
 
 
 def _derived_text(panel: Panel, key: SeriesKey, day: dt.date) -> str:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest.publishers import as_utc, iso_utc
+from ingest.regions import PARTITIONS
 from ledger.leaf import parse_leaf_body
 from models.ingest import Observation, Publisher
 from models.ledger import LedgerEntry
@@ -48,6 +50,82 @@ async def attestations(session: AsyncSession, indices: Sequence[int]) -> dict[in
             kind, record = parse_leaf_body(bytes(body), check_canonical=False)
             if kind in ("attestation", "correction"):
                 found[int(idx)] = record
+    return found
+
+
+@dataclass(frozen=True)
+class RunningSum:
+    """An input derived by a running sum, as its attestation names it: ``publisher``'s
+    ``metric`` (a daily metric) in ``region``, summed from ``first`` (None: the series' first
+    day) to ``last``, as it stood when the attestation at ``attestation`` was written."""
+
+    publisher: str
+    region: str
+    metric: str
+    first: dt.date | None
+    last: dt.date
+    attestation: int
+
+
+async def summed_observations(
+    session: AsyncSession, sums: Sequence[RunningSum]
+) -> dict[RunningSum, list[Observation]]:
+    """The daily observations each running sum adds up, by date (then region).
+
+    The reconciler sums the latest version of each day's value; the attestation names only the
+    last day's observation (decision 0007), so the others are read back from the log's
+    observations: for each day, the highest version written before the attestation. A region the
+    publisher gives only in parts (``PARTITIONS``) sums the parts, on the days it gives them all.
+    One query per batch of series.
+    """
+    found: dict[RunningSum, list[Observation]] = {}
+    if not sums:
+        return found
+    o, p = _OBSERVATION.c, _PUBLISHER.c
+    series = sorted(
+        {
+            (s.publisher, r, s.metric)
+            for s in sums
+            for r in (s.region, *PARTITIONS.get(s.region, ()))
+        }
+    )
+    latest: dict[tuple[str, str, str], dict[dt.date, list[Observation]]] = {}
+    bound = max(s.attestation for s in sums)
+    for start in range(0, len(series), 1000):
+        rows = await session.execute(
+            select(Observation, p.slug)
+            .join(_PUBLISHER, p.id == o.publisher_id)
+            .where(
+                tuple_(p.slug, o.region, o.metric).in_(series[start : start + 1000]),
+                o.date <= max(s.last for s in sums),
+                o.ledger_index < bound,
+            )
+            .order_by(o.ledger_index)
+        )
+        for observation, slug in rows:
+            key = (slug, observation.region, observation.metric)
+            latest.setdefault(key, {}).setdefault(observation.date, []).append(observation)
+    for wanted in sums:
+
+        def days(region: str, wanted: RunningSum = wanted) -> dict[dt.date, Observation]:
+            """Each day's version as it stood before the attestation (versions in log order)."""
+            by_day = latest.get((wanted.publisher, region, wanted.metric), {})
+            chosen: dict[dt.date, Observation] = {}
+            for day, versions in by_day.items():
+                if day > wanted.last or (wanted.first is not None and day < wanted.first):
+                    continue
+                before = [v for v in versions if v.ledger_index < wanted.attestation]
+                if before:
+                    chosen[day] = before[-1]
+            return chosen
+
+        own = days(wanted.region)
+        if own or wanted.region not in PARTITIONS:
+            found[wanted] = [own[day] for day in sorted(own)]
+            continue
+        parts = [days(part) for part in PARTITIONS[wanted.region]]
+        common = set.intersection(*(set(part) for part in parts)) if parts else set()
+        found[wanted] = [part[day] for day in sorted(common) for part in parts]
     return found
 
 

@@ -131,7 +131,8 @@ async def test_figure_cursor_stays_valid_after_new_figures_are_appended(
         """query ($date: Date!) {
              latest: figure(region: "ITA", metric: CASES_CUMULATIVE, date: $date) {
                version value versions { version latest } }
-             first: figure(region: "ITA", metric: CASES_CUMULATIVE, date: $date, version: 1) {
+             first: figureVersion(region: "ITA", metric: CASES_CUMULATIVE, date: $date,
+                                  version: 1) {
                version latest } }""",
         date=first_date.isoformat(),
     )
@@ -289,3 +290,132 @@ async def test_inputs_preload_through_fragments_and_fall_back_to_loading_each(
     # another text of the same query: not the response cache's entry of the first
     one_by_one = (await gql(demo_client, INPUTS + "\n"))["figure"]["inputs"]
     assert one_by_one == preloaded
+
+
+DERIVED = """query ($metric: Metric!, $after: String) {
+  figure(region: "ITA", metric: $metric, date: "2020-06-01") {
+    date
+    inputs {
+      publisher { slug } value date dateShiftDays derivation derived
+      observation { id ledgerIndex }
+      derivedFrom(first: 100, after: $after) {
+        totalCount pageInfo { hasNextPage endCursor }
+        nodes { id ledgerIndex value date metric region { code } publisher { slug } }
+      }
+    }
+  }
+}"""
+
+
+async def _inputs(client: httpx.AsyncClient, metric: str) -> list[dict[str, Any]]:
+    """Every input of ITA's figure for 2020-06-01, each `derivedFrom` read to its end."""
+    figure = (await gql(client, DERIVED, metric=metric))["figure"]
+    inputs: list[dict[str, Any]] = figure["inputs"]
+    for i, item in enumerate(inputs):
+        nodes = list(item["derivedFrom"]["nodes"])
+        page = item["derivedFrom"]["pageInfo"]
+        while page["hasNextPage"]:
+            more = (await gql(client, DERIVED, metric=metric, after=page["endCursor"]))["figure"]
+            following = more["inputs"][i]["derivedFrom"]
+            nodes += following["nodes"]
+            page = following["pageInfo"]
+        assert len(nodes) == item["derivedFrom"]["totalCount"]
+        item["all"] = nodes
+    return inputs
+
+
+async def test_ecdc_running_sum_input_names_every_daily_observation_it_adds_up(
+    demo_client: httpx.AsyncClient,
+) -> None:
+    """ECDC gives daily counts only: its input to ITA's running total is their sum (issue 15,
+    item 17). The input says so as data, names every daily observation summed, and they add up."""
+    inputs = await _inputs(demo_client, "CASES_CUMULATIVE")
+    (ecdc,) = [i for i in inputs if i["publisher"]["slug"] == "ecdc"]
+    assert ecdc["derivation"] == "CUMULATIVE_FROM_DAILY"
+    assert ecdc["dateShiftDays"] == 1 and ecdc["date"] == "2020-06-02"  # ECDC's report lag
+    summed = ecdc["all"]
+    assert len(summed) > 100  # more than one page: ECDC's series starts in December 2019
+    assert {(o["metric"], o["region"]["code"], o["publisher"]["slug"]) for o in summed} == {
+        ("CASES_DAILY", "ITA", "ecdc")
+    }
+    assert sum(o["value"] for o in summed) == ecdc["value"]
+    days = [dt.date.fromisoformat(o["date"]) for o in summed]
+    assert days == sorted(set(days)) and days[-1] == dt.date(2020, 6, 2)
+    assert f"over {len(summed)} days from {days[0].isoformat()}" in ecdc["derived"]
+    assert summed[-1]["id"] == ecdc["observation"]["id"]  # the day the attestation names
+    # a published input rests on its one observation, with its value
+    (dpc,) = [i for i in inputs if i["publisher"]["slug"] == "it-dpc"]
+    assert (dpc["derivation"], dpc["derived"], dpc["dateShiftDays"]) == ("AS_PUBLISHED", None, 0)
+    assert [o["id"] for o in dpc["all"]] == [dpc["observation"]["id"]]
+    assert dpc["all"][0]["value"] == dpc["value"]
+
+
+async def test_difference_input_names_the_two_cumulative_observations(
+    demo_client: httpx.AsyncClient,
+) -> None:
+    inputs = await _inputs(demo_client, "CASES_DAILY")
+    differences = [i for i in inputs if i["derivation"] == "DAILY_FROM_CUMULATIVE"]
+    assert differences, [(i["publisher"]["slug"], i["derivation"]) for i in inputs]
+    for item in differences:
+        earlier, later = item["all"]
+        assert {earlier["metric"], later["metric"]} == {"CASES_CUMULATIVE"}
+        assert dt.date.fromisoformat(later["date"]) - dt.date.fromisoformat(
+            earlier["date"]
+        ) == dt.timedelta(days=1)
+        assert later["value"] - earlier["value"] == item["value"]
+        assert later["date"] == item["date"]
+
+
+async def test_figure_and_version_ids_resolve_through_node(
+    demo_client: httpx.AsyncClient, demo_runtime: Runtime
+) -> None:
+    """A figure's ID is its region, metric and date, kept by every version; each version has its
+    own; `node` resolves both, and an ID issued before (a version's ledger index) still finds
+    that version (issue 15, item 11)."""
+    import base64
+
+    data = await gql(
+        demo_client,
+        """{ figure(region: "ITA", metric: CASES_CUMULATIVE, date: "2020-06-01") {
+              id value ledgerIndex currentVersion { id ledgerIndex value figure { id } } } }""",
+    )
+    figure = data["figure"]
+    version = figure["currentVersion"]
+    assert figure["id"] != version["id"] and version["figure"]["id"] == figure["id"]
+    assert base64.b64decode(figure["id"]) == b"AttestedFigure:ITA/cases_cumulative/2020-06-01"
+    legacy = base64.b64encode(f"AttestedFigure:{figure['ledgerIndex']}".encode()).decode()
+    nodes = await gql(
+        demo_client,
+        """query ($ids: [ID!]!) { nodes(ids: $ids) { __typename id
+             ... on AttestedFigure { value } ... on FigureVersion { value ledgerIndex } } }""",
+        ids=[figure["id"], version["id"], legacy],
+    )
+    assert nodes["nodes"] == [
+        {"__typename": "AttestedFigure", "id": figure["id"], "value": figure["value"]},
+        {
+            "__typename": "FigureVersion",
+            "id": version["id"],
+            "value": figure["value"],
+            "ledgerIndex": figure["ledgerIndex"],
+        },
+        {
+            "__typename": "FigureVersion",
+            "id": version["id"],
+            "value": figure["value"],
+            "ledgerIndex": figure["ledgerIndex"],
+        },
+    ]
+    unknown = base64.b64encode(b"AttestedFigure:ITA/cases_cumulative/1999-01-01").decode()
+    missing = await demo_client.post(
+        "/graphql", json={"query": f'{{ nodes(ids: ["{unknown}"]) {{ id }} }}'}
+    )
+    assert missing.json()["data"] == {"nodes": [None]}
+    for key in (
+        b"ITA/CASES/2020-06-01",
+        b"ITA/cases_cumulative/June",
+        b"ita/cases_cumulative/2020-06-01",
+    ):
+        bad = base64.b64encode(b"AttestedFigure:" + key).decode()
+        error = await refusal(demo_client, f'{{ nodes(ids: ["{bad}"]) {{ id }} }}')
+        assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+        assert "REGION/metric/YYYY-MM-DD" in error["message"]

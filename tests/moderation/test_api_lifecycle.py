@@ -19,7 +19,8 @@ from tests.auth.conftest import make_client
 from tests.auth.test_resource import member_tokens
 from tests.helpers import cli_env, run_cli
 
-FIGURE = '{ figure(region: "ITA", metric: CASES_CUMULATIVE, date: "2020-06-01") { version value status } }'
+FIGURE = """{ figure(region: "ITA", metric: CASES_CUMULATIVE, date: "2020-06-01") {
+  id version value status currentVersion { id } } }"""
 FILE = """mutation($input: FileChallengeInput!) { fileChallenge(input: $input) {
   number state filer evidence { body sentiment { label } } events { action } } }"""
 ACT = """mutation($n: Int!, $a: ChallengeAction!, $r: String!, $v: Int) {
@@ -89,8 +90,7 @@ async def test_file_review_uphold_correct_and_verify(
     text = "DPC's bulletin of 1 June says 10 more. <script>alert('x')</script> & <b>bold</b>"
     claim = before["value"] + 10
     request = {
-        "targetKind": "FIGURE",
-        "targetId": "ITA/cases_cumulative/2020-06-01",
+        "targetId": before["id"],  # the figure's stable global ID
         "versionSeen": before["version"],
         "category": "WRONG_VALUE",
         "claimedValue": claim,
@@ -148,6 +148,39 @@ async def test_file_review_uphold_correct_and_verify(
     old = next(v for v in figure["versions"] if v["version"] == before["version"])
     assert (old["value"], old["latest"]) == (before["value"], False)
     assert old["deprecatedBy"] == {"reason": "DPC revised it", "newValue": claim}
+
+    # the figure kept its ID through the correction; each version has its own, for good
+    ids = await call(
+        client,
+        """query($figure: ID!, $old: ID!, $n: Int!) {
+          figure(region: "ITA", metric: CASES_CUMULATIVE, date: "2020-06-01") {
+            id currentVersion { id version } }
+          now: node(id: $figure) { id ... on AttestedFigure { value version } }
+          then: node(id: $old) { id ... on FigureVersion { value version latest figure { id } } }
+          challenge(number: $n) { target { nodeId } } }""",
+        figure=before["id"],
+        old=before["currentVersion"]["id"],
+        n=number,
+    )
+    assert "errors" not in ids, ids
+    assert ids["data"]["figure"]["id"] == before["id"]
+    assert ids["data"]["figure"]["currentVersion"]["id"] != before["currentVersion"]["id"]
+    assert ids["data"]["now"] == {"id": before["id"], "value": claim, "version": 2}
+    assert ids["data"]["then"] == {
+        "id": before["currentVersion"]["id"],
+        "value": before["value"],
+        "version": before["version"],
+        "latest": False,
+        "figure": {"id": before["id"]},
+    }
+    assert ids["data"]["challenge"]["target"]["nodeId"] == before["id"]
+    listed = """query($t: ID!) { challenges(targetId: $t, first: 10) { nodes { number } } }"""
+    by_figure = await call(client, listed, t=before["id"])
+    by_seen = await call(client, listed, t=before["currentVersion"]["id"])
+    by_new = await call(client, listed, t=ids["data"]["figure"]["currentVersion"]["id"])
+    assert by_figure["data"]["challenges"]["nodes"] == [{"number": number}]
+    assert by_seen["data"]["challenges"]["nodes"] == [{"number": number}]  # filed on version 1
+    assert by_new["data"]["challenges"]["nodes"] == []
 
     challenge = data["challenge"]
     actions = [e["action"] for e in challenge["events"]]
