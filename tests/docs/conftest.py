@@ -25,7 +25,11 @@ PEOPLE = {
     "member": ("ada@example.org", "ada", (), "openid member"),
     "moderator": ("mia@example.org", "mia", ("moderator",), "openid member moderate"),
     "moderator2": ("max@example.org", "max", ("moderator",), "openid member moderate"),
+    "moderator3": ("noa@example.org", "noa", ("moderator",), "openid member moderate"),
 }
+_ACT = """mutation($n: Int!, $a: ChallengeAction!, $v: Int) {
+  actOnChallenge(number: $n, action: $a, rationale: "the test corrects it", correctedValue: $v) {
+    state } }"""
 
 
 @dataclass
@@ -81,6 +85,41 @@ class Live:
         )
         assert "errors" not in done, f"expected challenge {number} triaged, got {done}"
         return number
+
+    def correct(self, region: str, metric: str | None) -> None:
+        """Give a figure of ``region`` (and ``metric``) a new version through the API: one
+        moderator files a challenge on its earliest figure, a second triages, reviews and upholds
+        it with value + 1, a third confirms (four eyes)."""
+        found = self.post(
+            "query($r: String!, $m: Metric) { figures(region: $r, metric: $m, first: 1) "
+            "{ nodes { id value } } }",
+            r=region,
+            m=metric or "CASES_CUMULATIVE",
+        )
+        assert "errors" not in found and found["data"]["figures"]["nodes"], found
+        figure = found["data"]["figures"]["nodes"][0]
+        value = figure["value"] + 1
+        filed = self.post(
+            "mutation($input: FileChallengeInput!) { fileChallenge(input: $input) { number } }",
+            self.tokens["moderator3"],
+            input={
+                "targetId": figure["id"],
+                "category": "WRONG_VALUE",
+                "claimedValue": value,
+                "text": f"The publisher's own bulletin gives {value}.",
+            },
+        )
+        assert "errors" not in filed, f"expected a challenge filed, got {filed}"
+        number = filed["data"]["fileChallenge"]["number"]
+        for who, action in (
+            ("moderator", "TRIAGE"),
+            ("moderator", "START_REVIEW"),
+            ("moderator", "UPHOLD"),
+            ("moderator2", "CONFIRM_UPHOLD"),
+        ):
+            corrected = value if action == "UPHOLD" else None
+            done = self.post(_ACT, self.tokens[who], n=number, a=action, v=corrected)
+            assert "errors" not in done, f"expected {action} done on {number}, got {done}"
 
 
 async def _sign_up(base: str, email: str, pseudonym: str) -> None:

@@ -14,8 +14,9 @@ How the examples are found and run (the rules of tests/docs/markdown_blocks.py, 
   moderator's token>``) is sent with a real token of such a person from our own authorization
   server (tests/docs/conftest.py). Queries and mutations must answer HTTP 200 with data and no
   ``errors``. Subscriptions are started over a websocket (``graphql-transport-ws``); the test
-  then writes to the log through the API (a moderator triages a system challenge) until one of
-  them yields an event; none may yield an error.
+  then writes to the log through the API (a moderator triages a system challenge) until
+  every one of them has yielded an event (for ``figureChanged``, moderators also correct a figure
+  of its region and metric, as a challenge upheld with four eyes does); none may yield an error.
 - ``sh``: run by ``bash -euo pipefail`` with ``.venv/bin`` first on the PATH and the operator's
   environment (``CORROBORATE_DATABASE_URL`` and ``CORROBORATE_DATA_DIR`` of the live server);
   shell variables a block sets are kept for the later blocks. It must exit 0.
@@ -33,6 +34,8 @@ How the examples are found and run (the rules of tests/docs/markdown_blocks.py, 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import json
 import os
 import re
@@ -45,7 +48,14 @@ from typing import Any
 
 import httpx
 import pytest
-from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
+from graphql import (
+    FieldNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    OperationType,
+    parse,
+    value_from_ast_untyped,
+)
 from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
 
@@ -133,6 +143,19 @@ def shape_mismatches(expected: Any, actual: Any, where: str = "$") -> list[str]:
     return []
 
 
+def _figure_changed(
+    operation: OperationDefinitionNode, variables: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The arguments of a ``figureChanged`` subscription (None for any other)."""
+    for selection in operation.selection_set.selections:
+        if isinstance(selection, FieldNode) and selection.name.value == "figureChanged":
+            return {
+                argument.name.value: value_from_ast_untyped(argument.value, variables)
+                for argument in selection.arguments or ()
+            }
+    return None
+
+
 # -- running a document ---------------------------------------------------------------------------
 
 
@@ -185,7 +208,7 @@ class Run:
                 "variables": {k: v for k, v in variables.items() if k in declared},
             }
             if operation.operation is OperationType.SUBSCRIPTION:
-                subscriptions.append((payload, token))
+                subscriptions.append((payload, token, _figure_changed(operation, variables)))
                 continue
             headers = {"accept": "application/graphql-response+json"}
             if token:
@@ -201,34 +224,45 @@ class Run:
         if subscriptions:
             self.answer = asyncio.run(self.subscribe(subscriptions))
 
-    async def subscribe(self, operations: list[tuple[dict[str, Any], str | None]]) -> Any:
-        tokens = {t for _, t in operations if t}
+    async def subscribe(
+        self, operations: list[tuple[dict[str, Any], str | None, dict[str, Any] | None]]
+    ) -> Any:
+        """Start every subscription, then write until each has yielded an event."""
+        tokens = {t for _, t, _ in operations if t}
         init: dict[str, Any] = {"type": "connection_init"}
         if tokens:
             init["payload"] = {"authorization": f"Bearer {tokens.pop()}"}
         async with connect(self.live.ws, subprotocols=[Subprotocol("graphql-transport-ws")]) as ws:
             await ws.send(json.dumps(init))
             assert json.loads(await ws.recv())["type"] == "connection_ack"
-            for number, (payload, _) in enumerate(operations):
+            for number, (payload, _, _) in enumerate(operations):
                 await ws.send(
                     json.dumps({"id": str(number), "type": "subscribe", "payload": payload})
                 )
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
+            pending = {str(number): changed for number, (_, _, changed) in enumerate(operations)}
+            first: Any = None
+            deadline = time.monotonic() + 60
+            for attempt in itertools.count():
+                if not pending or time.monotonic() > deadline:
+                    break
                 await asyncio.to_thread(self.live.write)
-                try:
-                    message = json.loads(await asyncio.wait_for(ws.recv(), timeout=2))
-                except TimeoutError:
-                    continue
-                assert message["type"] == "next" and "errors" not in message["payload"], message
-                # any error of another operation arrives within the next moment
-                try:
-                    more = json.loads(await asyncio.wait_for(ws.recv(), timeout=1))
-                    assert more["type"] == "next" and "errors" not in more["payload"], more
-                except TimeoutError:
-                    pass
-                return message["payload"]
-            raise AssertionError("expected an event within 30 s of writes to the log, got none")
+                if attempt == 1:  # the subscriptions are running by now
+                    for changed in [c for c in pending.values() if c]:
+                        await asyncio.to_thread(
+                            self.live.correct, changed["region"], changed.get("metric")
+                        )
+                with contextlib.suppress(TimeoutError):
+                    while pending:
+                        message = json.loads(await asyncio.wait_for(ws.recv(), timeout=2))
+                        assert message["type"] == "next", message
+                        assert "errors" not in message["payload"], message
+                        pending.pop(message["id"], None)
+                        first = first or message["payload"]
+            names = [operations[int(n)][0]["operationName"] or n for n in pending]
+            assert not pending, (
+                f"expected an event from every subscription within 60 s, none from {names}"
+            )
+            return first
 
     # sh and python -----------------------------------------------------------------------------
 
