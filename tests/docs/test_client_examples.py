@@ -3,7 +3,8 @@
 TypeScript (examples/typescript, installed by ``npm ci``: ``make test`` does it): graphql-codegen
 generates the operations' types from the repository's schema.graphql, ``tsc`` checks the
 examples against them, then ``tsx`` runs the country's figures, a figure's proof checked offline
-(the checkpoint's Ed25519 signature and the inclusion proof, with Node's crypto) and a
+(the checkpoint's Ed25519 signature and the inclusion proof, with Node's crypto; node's test
+runner checks that each kind of tampering is refused) and a
 ``checkpointAdvanced`` subscription with graphql-ws. Python (examples/python, gql): the same query
 and subscription. A missing node or missing modules fail the test: they never skip it.
 """
@@ -45,11 +46,13 @@ def _tool(name: str) -> str:
     return str(TYPESCRIPT / "node_modules" / ".bin" / name)
 
 
-def _run(args: list[str], live: Live, cwd: Path = TYPESCRIPT) -> subprocess.CompletedProcess[str]:
+def _run(
+    args: list[str], live: Live, cwd: Path = TYPESCRIPT, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         args,
         cwd=cwd,
-        env={**live.env, "CORROBORATE_URL": live.graphql},
+        env={**live.env, "CORROBORATE_URL": live.graphql, **(env or {})},
         capture_output=True,
         text=True,
         timeout=300,
@@ -106,6 +109,10 @@ def test_typescript_client_typechecks_against_the_schema_and_runs(live: Live) ->
     refused = _run([tsx, "src/proof.ts", impostor], live)
     assert refused.returncode == 1, f"{refused.stdout}{refused.stderr}"
     assert "NOT verified: expected a valid signature by" in refused.stderr, refused.stderr
+
+    tampering = _run([tsx, "--test", "src/tlog.test.ts"], live, env={"CORROBORATE_VKEY": vkey})
+    assert tampering.returncode == 0, f"{tampering.stdout}{tampering.stderr}"
+    assert "# pass 6" in tampering.stdout and "# fail 0" in tampering.stdout, tampering.stdout
 
     code, out, err = _until_exit([tsx, "src/checkpoints.ts", "1"], live, TYPESCRIPT)
     assert code == 0, f"exit {code}: {out}{err}"
