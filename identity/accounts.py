@@ -2,7 +2,10 @@
 return plain dataclasses; every refusal is an AccountError whose message says what was expected.
 
 An account signs in with its email (kept lowercased, shown to nobody but admins) and appears
-everywhere as its pseudonym. Roles: ``member`` (every account, from sign-up), ``moderator``,
+everywhere as its pseudonym, which is unique (whatever its case) and never changes: it is the
+name moderation writes on the log. Its global ID is keyed by ``public_id``, a random opaque
+string that tells nothing of the account's number or of how many there are
+(docs/decisions/0014-public-names.md). Roles: ``member`` (every account, from sign-up), ``moderator``,
 ``publisher`` (bound to one publisher) and ``admin``. States: ``active`` and ``suspended`` (a
 suspended account cannot sign in, and every token it holds is revoked).
 """
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -29,6 +33,8 @@ ROLES = ("member", "moderator", "publisher", "admin")
 STATES = ("active", "suspended")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 _PSEUDONYM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{2,31}$")
+#: names the log gives to no member: ``system`` acts for the service itself
+RESERVED_PSEUDONYMS = frozenset({"system"})
 
 
 class AccountError(ValueError):
@@ -50,6 +56,8 @@ class Role:
 @dataclass(frozen=True)
 class Account:
     id: int
+    #: the opaque key of the member's global ID (never the account number)
+    public_id: str
     email: str
     pseudonym: str
     state: str
@@ -86,23 +94,36 @@ def pseudonym_problem(pseudonym: str) -> str | None:
             "pseudonym: expected 3 to 32 letters, digits, '.', '_' or '-', starting with a "
             f"letter or digit, got {pseudonym[:40]!r}"
         )
+    if pseudonym.lower() in RESERVED_PSEUDONYMS:
+        return f"pseudonym: {pseudonym!r} is reserved (the service's own name): choose another"
     return None
+
+
+def new_public_id() -> str:
+    """A random public ID for an account (96 bits, URL-safe: 16 characters)."""
+    return secrets.token_urlsafe(12)
 
 
 # -- reading -----------------------------------------------------------------------------------
 
 
 def load_account(
-    db: Session, *, account_id: int | None = None, email: str | None = None
+    db: Session,
+    *,
+    account_id: int | None = None,
+    email: str | None = None,
+    public_id: str | None = None,
 ) -> Account | None:
-    """One account with its roles, by id or by email (synchronous: for ``run_sync``)."""
+    """One account with its roles, by id, email or public ID (synchronous: for ``run_sync``)."""
     query = select(AccountRow)
     if account_id is not None:
         query = query.where(col(AccountRow.id) == account_id)
     elif email is not None:
         query = query.where(col(AccountRow.email) == normalise_email(email))
+    elif public_id is not None:
+        query = query.where(col(AccountRow.public_id) == public_id)
     else:
-        raise ValueError("load_account needs an account_id or an email")
+        raise ValueError("load_account needs an account_id, an email or a public_id")
     row = db.scalar(query)
     if row is None or row.id is None:
         return None
@@ -117,6 +138,7 @@ def _account(db: Session, row: AccountRow) -> Account:
     ).all()
     return Account(
         id=int(row.id or 0),
+        public_id=row.public_id,
         email=row.email,
         pseudonym=row.pseudonym,
         state=row.state,
@@ -134,9 +156,15 @@ def _account(db: Session, row: AccountRow) -> Account:
 
 
 async def find(
-    session: AsyncSession, *, account_id: int | None = None, email: str | None = None
+    session: AsyncSession,
+    *,
+    account_id: int | None = None,
+    email: str | None = None,
+    public_id: str | None = None,
 ) -> Account | None:
-    return await session.run_sync(lambda db: load_account(db, account_id=account_id, email=email))
+    return await session.run_sync(
+        lambda db: load_account(db, account_id=account_id, email=email, public_id=public_id)
+    )
 
 
 async def list_accounts(session: AsyncSession) -> list[Account]:
@@ -195,6 +223,9 @@ async def sign_up(
     """Create an active account with the member role (and ``roles``); AccountError 409 when the
     email or the pseudonym is taken."""
     email = normalise_email(email)
+    problem = pseudonym_problem(pseudonym)
+    if problem:  # checked by hash_for_sign_up already; never an account named like the system
+        raise AccountError(problem)
     taken = await session.scalar(
         select(func.count())
         .select_from(AccountRow)
@@ -205,6 +236,7 @@ async def sign_up(
     if await session.scalar(select(col(AccountRow.id)).where(col(AccountRow.email) == email)):
         raise AccountError("an account with this email already exists: sign in", status=409)
     row = AccountRow(
+        public_id=new_public_id(),
         email=email,
         pseudonym=pseudonym,
         pseudonym_key=pseudonym.lower(),

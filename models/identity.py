@@ -32,6 +32,12 @@ class Account(SQLModel, table=True):
     __tablename__ = "account"
 
     id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    public_id: str = Field(
+        sa_column=Column(String(32), nullable=False, unique=True, index=True),
+        description="A random opaque ID, the key of the member's global ID (`Member.id`): it "
+        "tells nothing of the account's number or of how many accounts there are "
+        "(docs/decisions/0014-public-names.md).",
+    )
     email: str = Field(
         sa_column=Column(String(320), nullable=False, unique=True),
         description="Lowercased; never shown to anyone but its owner and admins.",

@@ -50,7 +50,7 @@ class PublicText(SQLModel, table=True):
     challenge_id: int = Field(sa_column=Column(Integer, nullable=False))
     author: str = Field(
         sa_column=Column(String(64), nullable=False),
-        description="The pseudonymous ID (account:12) or system.",
+        description="The author's public name (a pseudonym, ext:…) or system.",
     )
     body: str = Field(sa_column=Column(Text, nullable=False), description="As typed (NFC).")
     created_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
@@ -202,7 +202,7 @@ class ChallengeSupport(SQLModel, table=True):
     )
     member: str = Field(
         sa_column=Column(String(64), nullable=False),
-        description="The pseudonymous ID (account:12, or an external issuer's member).",
+        description="The member's public name (a pseudonym, or ext:… for an external issuer's).",
     )
     stance: str = Field(
         sa_column=Column(String(8), nullable=False), description="support or oppose."

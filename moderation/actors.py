@@ -1,8 +1,10 @@
 """Who acts on a challenge: a member, a moderator, an admin — or the system itself.
 
 An :class:`Actor` is built by the API layer from the caller's verified ``Identity``
-(``api/auth/identity.py``): its pseudonymous ID (``account:12``), its roles and the publisher it
-is bound to. Only the pseudonymous ID is ever written to the ledger.
+(``api/auth/identity.py``): its public name (a member's pseudonym, unique and never changed;
+``ext:<digest>`` for an external issuer's user), its roles and the publisher it is bound to. Only
+the public name is ever written to the ledger, never an email or an account number (leaves
+written before migration 0009 say ``account:<n>``: docs/ledger.md).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ ROLES = frozenset({MEMBER, MODERATOR, PUBLISHER, ADMIN})
 
 @dataclass(frozen=True)
 class Actor:
-    #: pseudonymous ID written to the ledger: ``account:<id>``, or ``system``
+    #: the public name written to the ledger: a pseudonym, ``ext:<digest>``, or ``system``
     id: str
     roles: frozenset[str] = frozenset()
     #: the publisher's slug this account is bound to (a publisher's staff, or a moderator who
@@ -36,7 +38,7 @@ class Actor:
                 f"expected roles among {', '.join(sorted(ROLES))}, got {', '.join(sorted(unknown))}"
             )
         if not self.id or self.id != self.id.strip():
-            raise ValueError(f"expected a pseudonymous ID such as 'account:12', got {self.id!r}")
+            raise ValueError(f"expected a public name such as 'ada', got {self.id!r}")
         if self.id == SYSTEM_ID and self.roles:
             raise ValueError("the system actor holds no roles")
 
@@ -49,7 +51,7 @@ class Actor:
         return role in self.roles or ADMIN in self.roles
 
     def describe(self) -> str:
-        """How an error message names this actor: ``account:12 (member, moderator)``."""
+        """How an error message names this actor: ``ada (member, moderator)``."""
         if self.is_system:
             return "the system"
         held = ", ".join(sorted(self.roles)) or "no roles"

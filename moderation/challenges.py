@@ -221,6 +221,16 @@ def _links(value: object) -> tuple[str, ...]:
     return links
 
 
+def check_filer(actor: Actor) -> None:
+    """``FORBIDDEN`` unless ``actor`` may file challenges at all (a signed-in member): checked
+    before anything in the filing is read."""
+    if actor.is_system or not actor.has_role(MEMBER):
+        raise ChallengeRefused(
+            Code.FORBIDDEN,
+            f"expected a signed-in member to file a challenge, got {actor.describe()}",
+        )
+
+
 def new_challenge(
     actor: Actor,
     *,
@@ -234,11 +244,7 @@ def new_challenge(
 ) -> ChallengeFiling:
     """A member's challenge, validated; :class:`ChallengeRefused` otherwise (``FORBIDDEN`` for
     a caller who is not a signed-in member, ``BAD_USER_INPUT`` for the input)."""
-    if actor.is_system or not actor.has_role(MEMBER):
-        raise ChallengeRefused(
-            Code.FORBIDDEN,
-            f"expected a signed-in member to file a challenge, got {actor.describe()}",
-        )
+    check_filer(actor)
     kind = _choice(TargetKind, target_kind, "target.kind")
     return ChallengeFiling(
         filer=actor.id,

@@ -32,8 +32,11 @@ with the moderator role; ``admin`` holds every role, as in ``Identity.has_role``
 - **the system** links a duplicate only at filing (the challenge's only event is its filing).
 
 :func:`decide` applies these rules to a :class:`ChallengeView` and returns the
-:class:`Transition` to record, or raises :class:`TransitionRefused` (``FORBIDDEN`` for who may
-act, ``BAD_USER_INPUT`` for what is asked) — pure: nothing is read or written.
+:class:`Transition` to record, or raises :class:`TransitionRefused` — pure: nothing is read or
+written. Who is checked before the state: a caller who could take the action in no state of
+this challenge (the wrong role, not its filer, a moderator in conflict) is ``FORBIDDEN`` whatever
+the state; a caller who could take it in some other state gets ``BAD_USER_INPUT`` (what is asked
+does not fit the state), as does anything wrong with the input.
 """
 
 from __future__ import annotations
@@ -355,7 +358,12 @@ def apply(view: ChallengeView, transition: Transition) -> ChallengeView:
     return replace(view, state=transition.to_state, history=(*view.history, transition.step()))
 
 
-# --- the checks, in order: state, who, conflicts, the rules on top of the table -------------
+# --- the checks, in order: who, then state, then the rules on top of the table ---------------
+#
+# Who comes first: a caller who could not take ``action`` on this challenge in any state (the
+# wrong role, not its filer, a moderator in conflict) is refused FORBIDDEN whatever the state;
+# only a caller who could take it in some state hears what is wrong with the state
+# (BAD_USER_INPUT).
 
 
 def _refused(code: Code, message: str) -> TransitionRefused:
@@ -377,7 +385,86 @@ def _describe_allowed(state: State) -> str:
     return ", ".join(f"{rule.action} ({rule.who})" for rule in rules) or "none"
 
 
+#: who may take each action in some state (``file`` is nobody's: it is not an action on a
+#: challenge)
+TAKEN_BY: dict[Action, frozenset[Who]] = {
+    action: frozenset(rule.who for rule in TABLE if rule.action is action) for action in Action
+}
+
+
+def _not_as(view: ChallengeView, actor: Actor, who: Who) -> str | None:
+    """Why ``actor`` can never act as ``who`` on this challenge, whatever its state (None when
+    they can)."""
+    if who is Who.SYSTEM:
+        return None if actor.is_system else f"expected the system, got {actor.describe()}"
+    if who is Who.FILER:
+        if view.system:
+            return "a system challenge has no filer"
+        if actor.is_system or actor.id != view.filer or not actor.has_role(MEMBER):
+            return f"expected its filer {view.filer}, got {actor.describe()}"
+        return None
+    if actor.is_system or not actor.has_role(MODERATOR):
+        return f"expected a moderator or admin, got {actor.describe()}"
+    if actor.id == view.filer:
+        return f"{actor.id} filed this challenge"
+    if actor.id in view.supporters:
+        return f"{actor.id} supports this challenge"
+    if actor.publisher is not None and actor.publisher in view.publishers:
+        return f"{actor.id} is bound to publisher {actor.publisher}, which this challenge concerns"
+    return None
+
+
+def moderator_conflict(view: ChallengeView, actor: Actor) -> str | None:
+    """Why ``actor`` may never moderate this challenge (not a moderator, its filer, a supporter,
+    bound to a publisher it concerns), or None."""
+    return _not_as(view, actor, Who.MODERATOR)
+
+
+def authorize(view: ChallengeView, actor: Actor, action: Action | str) -> frozenset[Who]:
+    """As whom ``actor`` may take ``action`` on this challenge in some state (its filer, a
+    moderator, the system); FORBIDDEN when as nobody, whatever the state now. Pure, like
+    :func:`decide`, which calls it first."""
+    wanted = _action(action)
+    where = f"challenge {view.id} ({view.state})"
+    if not TAKEN_BY[wanted]:
+        raise _refused(
+            Code.BAD_USER_INPUT,
+            f"{wanted} is not an action on a challenge (it is its first event): expected one "
+            f"of {', '.join(a.value for a in Action if TAKEN_BY[a])}",
+        )
+    reasons = {who: _not_as(view, actor, who) for who in sorted(TAKEN_BY[wanted])}
+    able = frozenset(who for who, reason in reasons.items() if reason is None)
+    if not able:
+        why = "; or ".join(reason for reason in reasons.values() if reason)
+        raise _refused(Code.FORBIDDEN, f"{wanted} on {where}: {why}")
+    return able
+
+
+def authorize_role(actor: Actor, action: Action | str) -> None:
+    """FORBIDDEN before any challenge is read when no role ``actor`` holds ever takes
+    ``action`` (a member upholding, a moderator without the member role answering): the first
+    part of :func:`authorize`, for callers that have not loaded the challenge yet."""
+    wanted = _action(action)
+    takers = TAKEN_BY[wanted]
+    if not takers:
+        return  # refused as input by authorize
+    possible = (
+        (Who.SYSTEM in takers and actor.is_system)
+        or (Who.FILER in takers and not actor.is_system and actor.has_role(MEMBER))
+        or (Who.MODERATOR in takers and not actor.is_system and actor.has_role(MODERATOR))
+    )
+    if not possible:
+        expected = " or ".join(
+            {Who.SYSTEM: "the system", Who.FILER: "the challenge's filer (a member)"}.get(
+                who, "a moderator or admin"
+            )
+            for who in sorted(takers)
+        )
+        raise _refused(Code.FORBIDDEN, f"{wanted}: expected {expected}, got {actor.describe()}")
+
+
 def _check(view: ChallengeView, actor: Actor, action: Action) -> Rule:
+    able = authorize(view, actor, action)
     where = f"challenge {view.id} ({view.state})"
     if view.final:
         why = "its appeal round is over" if view.appealed else "a system challenge has no appeal"
@@ -391,30 +478,22 @@ def _check(view: ChallengeView, actor: Actor, action: Action) -> Rule:
             Code.BAD_USER_INPUT,
             f"{action} is not allowed on {where}: expected one of {_describe_allowed(view.state)}",
         )
-    if rule.who is Who.MODERATOR:
-        _check_moderator(view, actor, action, where)
-    elif rule.who is Who.FILER:
-        if view.system:
-            raise _refused(
-                Code.FORBIDDEN, f"{action} on {where}: a system challenge has no filer to {action}"
-            )
-        if actor.is_system or actor.id != view.filer or not actor.has_role(MEMBER):
-            raise _refused(
-                Code.FORBIDDEN,
-                f"{action} on {where}: expected its filer {view.filer}, got {actor.describe()}",
-            )
-    elif not actor.is_system:
+    if rule.who not in able:  # the caller takes this action in other states, not in this one
+        elsewhere = sorted(str(r.source) for r in TABLE if r.action is action and r.who in able)
         raise _refused(
-            Code.FORBIDDEN,
-            f"{action} on {where}: expected the system (duplicates found at filing), got "
-            f"{actor.describe()}; moderators mark duplicates in review",
+            Code.BAD_USER_INPUT,
+            f"{action} on {where} is for the {rule.who} (expected one of "
+            f"{_describe_allowed(view.state)}); as {actor.describe()} you may {action} in "
+            f"{', '.join(elsewhere)}",
         )
-    elif action is Action.MARK_DUPLICATE and len(view.history) != 1:
+    if rule.who is Who.SYSTEM and action is Action.MARK_DUPLICATE and len(view.history) != 1:
         raise _refused(
             Code.BAD_USER_INPUT,
             f"{action} on {where}: the system links duplicates at filing only, and this "
             f"challenge has {len(view.history)} events",
         )
+    if rule.who is Who.MODERATOR:
+        _check_round(view, actor, action, where)
     if action is Action.REQUEST_INFO and view.system:
         raise _refused(
             Code.BAD_USER_INPUT,
@@ -423,22 +502,9 @@ def _check(view: ChallengeView, actor: Actor, action: Action) -> Rule:
     return rule
 
 
-def _check_moderator(view: ChallengeView, actor: Actor, action: Action, where: str) -> None:
-    if actor.is_system or not actor.has_role(MODERATOR):
-        raise _refused(
-            Code.FORBIDDEN,
-            f"{action} on {where}: expected a moderator or admin, got {actor.describe()}",
-        )
-    if actor.id == view.filer:
-        raise _refused(Code.FORBIDDEN, f"{action} on {where}: {actor.id} filed this challenge")
-    if actor.id in view.supporters:
-        raise _refused(Code.FORBIDDEN, f"{action} on {where}: {actor.id} supports this challenge")
-    if actor.publisher is not None and actor.publisher in view.publishers:
-        raise _refused(
-            Code.FORBIDDEN,
-            f"{action} on {where}: {actor.id} is bound to publisher {actor.publisher}, which "
-            "this challenge concerns",
-        )
+def _check_round(view: ChallengeView, actor: Actor, action: Action, where: str) -> None:
+    """The moderator rules that depend on the challenge's history: the appeal round and
+    four-eyes."""
     if view.state in APPEAL_ROUND and actor.id in view.deciders():
         raise _refused(
             Code.FORBIDDEN,

@@ -11,7 +11,7 @@ from strawberry.types import Info
 
 from api.context import Context
 from api.errors import ApiError, ErrorCode
-from api.members.types import Member, accounts
+from api.members.types import Member, accounts_by_public_id
 from api.permissions import Moderator, require_role
 from api.relay import decode_global_id
 from identity import accounts as account_store
@@ -26,12 +26,7 @@ MemberID = Annotated[
 
 async def _target(info: Info[Context, None], raw: strawberry.ID) -> account_store.Account:
     member = decode_global_id(raw, "Member", argument="member")
-    if not member.node_id.isdigit():
-        raise ApiError(
-            f"expected a Member's global ID in `member`, got one naming no member: {raw!r}",
-            ErrorCode.BAD_USER_INPUT,
-        )
-    found = await accounts(info.context).load(int(member.node_id))
+    found = await accounts_by_public_id(info.context).load(member.node_id)
     if found is None:
         raise ApiError(f"no member with the ID {str(member)!r}", ErrorCode.NOT_FOUND)
     return found
@@ -67,13 +62,13 @@ class MembersMutation:
             str, strawberry.argument(description="Why, for the record (1–500 characters).")
         ],
     ) -> Member:
+        target = await _target(info, member)
+        _check_rank(info, target)  # who before what: the rank is checked before the reason
         if not 1 <= len(reason.strip()) <= 500:
             raise ApiError(
                 f"expected a reason of 1 to 500 characters, got {len(reason.strip())}",
                 ErrorCode.BAD_USER_INPUT,
             )
-        target = await _target(info, member)
-        _check_rank(info, target)
         async with info.context.runtime.write_sessions() as session, session.begin():
             done = await account_store.suspend(
                 session, email=target.email, now=dt.datetime.now(dt.UTC)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import strawberry
 from sqlalchemy import select
@@ -14,7 +15,6 @@ from strawberry.types import Info
 from api.context import Context
 from api.dataloader import DataLoader
 from api.permissions import SelfOrAdmin, SelfOrModerator
-from api.sources.types import node_keys
 from identity.accounts import Account, Role
 from identity.config import utc
 from models.identity import Account as AccountRow
@@ -25,43 +25,59 @@ def accounts(context: Context) -> DataLoader[int, Account | None]:
     """Account id → the account with its roles (two statements for any number of ids)."""
 
     async def load(ids: Sequence[int]) -> list[Account | None]:
-        wanted = sorted(set(ids))
-        async with context.runtime.sessions() as session:
-            rows = (
-                await session.scalars(select(AccountRow).where(col(AccountRow.id).in_(wanted)))
-            ).all()
-            grants = (
-                await session.scalars(
-                    select(AccountRole)
-                    .where(col(AccountRole.account_id).in_(wanted))
-                    .order_by(col(AccountRole.role))
-                )
-            ).all()
-        roles: dict[int, list[Role]] = {}
-        for grant in grants:
-            roles.setdefault(grant.account_id, []).append(
-                Role(
-                    role=grant.role,
-                    publisher=grant.publisher,
-                    granted_at=utc(grant.granted_at),
-                    granted_by=grant.granted_by,
-                )
-            )
-        found = {
-            int(row.id): Account(
-                id=int(row.id),
-                email=row.email,
-                pseudonym=row.pseudonym,
-                state=row.state,
-                created_at=utc(row.created_at),
-                roles=tuple(roles.get(int(row.id), [])),
-            )
-            for row in rows
-            if row.id is not None
-        }
-        return [found.get(i) for i in ids]
+        found = await _load(context, col(AccountRow.id), sorted(set(ids)))
+        by_id = {account.id: account for account in found}
+        return [by_id.get(i) for i in ids]
 
     return context.loader("members.accounts", lambda _: DataLoader(load_fn=load))
+
+
+def accounts_by_public_id(context: Context) -> DataLoader[str, Account | None]:
+    """A member's public ID (the key of ``Member.id``) → the account with its roles."""
+
+    async def load(keys: Sequence[str]) -> list[Account | None]:
+        found = await _load(context, col(AccountRow.public_id), sorted(set(keys)))
+        by_key = {account.public_id: account for account in found}
+        return [by_key.get(key) for key in keys]
+
+    return context.loader("members.accounts.public", lambda _: DataLoader(load_fn=load))
+
+
+async def _load(context: Context, column: Any, wanted: list[Any]) -> list[Account]:
+    """The accounts whose ``column`` is among ``wanted``, with their roles (two statements)."""
+    async with context.runtime.sessions() as session:
+        rows = (await session.scalars(select(AccountRow).where(column.in_(wanted)))).all()
+        ids = [int(row.id) for row in rows if row.id is not None]
+        grants = (
+            await session.scalars(
+                select(AccountRole)
+                .where(col(AccountRole.account_id).in_(ids))
+                .order_by(col(AccountRole.role))
+            )
+        ).all()
+    roles: dict[int, list[Role]] = {}
+    for grant in grants:
+        roles.setdefault(grant.account_id, []).append(
+            Role(
+                role=grant.role,
+                publisher=grant.publisher,
+                granted_at=utc(grant.granted_at),
+                granted_by=grant.granted_by,
+            )
+        )
+    return [
+        Account(
+            id=int(row.id),
+            public_id=row.public_id,
+            email=row.email,
+            pseudonym=row.pseudonym,
+            state=row.state,
+            created_at=utc(row.created_at),
+            roles=tuple(roles.get(int(row.id), [])),
+        )
+        for row in rows
+        if row.id is not None
+    ]
 
 
 @strawberry.type(
@@ -79,6 +95,7 @@ class Member(relay.Node):
     )
     joined_at: dt.datetime = strawberry.field(description="When the member signed up.")
     account_id: strawberry.Private[int]
+    public_id: strawberry.Private[str]
     private_email: strawberry.Private[str]
     private_state: strawberry.Private[str]
 
@@ -104,17 +121,19 @@ class Member(relay.Node):
             publisher=account.publisher,
             joined_at=account.created_at,
             account_id=account.id,
+            public_id=account.public_id,
             private_email=account.email,
             private_state=account.state,
         )
 
     @classmethod
     def resolve_id(cls, root: Member, *, info: Info[Context, None]) -> str:
-        return str(root.account_id)
+        """The account's random public ID, never its number (docs/decisions/0014)."""
+        return root.public_id
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
     ) -> list[Member | None]:
-        found = await accounts(info.context).load_many(node_keys("Member", node_ids))
+        found = await accounts_by_public_id(info.context).load_many(list(node_ids))
         return [None if account is None else cls.of(account) for account in found]

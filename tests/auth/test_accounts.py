@@ -81,6 +81,15 @@ async def test_sign_up_refusals_say_what_was_expected(client: httpx.AsyncClient)
     assert garbage.status_code == 400 and "expected a JSON object" in garbage.json()["message"]
 
 
+async def test_the_systems_name_is_no_members_pseudonym(client: httpx.AsyncClient) -> None:
+    # moderation names people by pseudonym on the log; `system` is the service's own name there
+    for name in ("system", "SYSTEM", "System"):
+        refused = await sign_up(client, email=f"{name}@example.org", pseudonym=name)
+        assert refused.status_code == 400
+        assert f"pseudonym: {name!r} is reserved" in refused.json()["message"]
+    assert (await sign_up(client, email="sys@example.org", pseudonym="systems")).status_code == 201
+
+
 async def test_taken_email_or_pseudonym_is_a_conflict(client: httpx.AsyncClient) -> None:
     assert (await sign_up(client)).status_code == 201
     same_email = await sign_up(client, email="ADA@example.org", pseudonym="someone-else")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -10,6 +11,7 @@ import httpx
 import pytest
 
 from api.app import create_app
+from identity import accounts
 from service.runtime import Runtime
 from tests.auth.test_resource import mint
 from tests.moderation.test_store import ADA, MOD_A, file, latest_figure
@@ -41,8 +43,20 @@ async def test_only_moderators_read_and_write_reviewer_notes(
 ) -> None:
     figure = await latest_figure(demo_runtime, "ITA", "cases_cumulative", "2020-06-01")
     number = (await file(demo_runtime, ADA, figure)).challenge_id
+    async with demo_runtime.write_sessions() as session, session.begin():
+        mod = await accounts.sign_up(
+            session,
+            email="mod-a@example.org",
+            pseudonym="mod-a",
+            password_hash="unused",
+            now=dt.datetime.now(dt.UTC),
+            roles=("moderator",),
+        )
     moderator = await mint(
-        demo_runtime, subject=MOD_A.id, roles=["member", "moderator"], scope="member moderate"
+        demo_runtime,
+        subject=f"account:{mod.id}",
+        roles=["member", "moderator"],
+        scope="member moderate",
     )
     member = await mint(demo_runtime, subject=ADA.id, roles=["member"], scope="member")
     # a moderator role without the moderate scope does not count
@@ -52,13 +66,13 @@ async def test_only_moderators_read_and_write_reviewer_notes(
 
     note = "Asked DPC's press office <b>by phone</b>; waiting."
     added = await call(http, ADD, moderator, n=number, t=note)
-    assert added["data"]["addReviewerNote"]["reviewerNotes"] == [{"author": MOD_A.id, "body": note}]
+    assert added["data"]["addReviewerNote"]["reviewerNotes"] == [{"author": "mod-a", "body": note}]
     for token in (member, unscoped):
         refused = await call(http, ADD, token, n=number, t="mine")
         assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
     seen = await call(http, NOTES, moderator, n=number)
-    assert seen["data"]["challenge"]["reviewerNotes"] == [{"author": MOD_A.id, "body": note}]
+    assert seen["data"]["challenge"]["reviewerNotes"] == [{"author": "mod-a", "body": note}]
     global_id = seen["data"]["challenge"]["id"]
     for token in (member, unscoped):
         hidden = await call(http, NOTES, token, n=number)

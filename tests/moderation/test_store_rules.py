@@ -140,12 +140,15 @@ def stance(
     return store.take_stance(rt.write_sessions, actor, challenge_id, stance=side, **kw)
 
 
-def claim_refusal(actor: Actor, state: State) -> tuple[Code, str]:
+def claim_refusal(actor: Actor, state: State, conflict: str | None = None) -> tuple[Code, str]:
     """How a claim by ``actor`` on a challenge in ``state`` is refused: members are not
-    moderators; a challenge not waiting on a moderator cannot be claimed; a moderator must be
-    able to act on it."""
+    moderators; a moderator in conflict (``conflict`` says how) never claims it, whatever the
+    state; a challenge not waiting on a moderator cannot be claimed; a moderator must be able to
+    act on it."""
     if actor.is_system or not actor.has_role("moderator"):
         return Code.FORBIDDEN, "expected a moderator"
+    if conflict is not None:
+        return Code.FORBIDDEN, conflict
     if state not in store.QUEUE_STATES:
         return Code.BAD_USER_INPUT, "not waiting on a moderator"
     return Code.FORBIDDEN, "can take no action"
@@ -286,6 +289,15 @@ ALLOWED: dict[str, dict[str, str]] = {
     "DUPLICATE after appeal": {},
 }
 FINAL = {"UPHELD after appeal", "REJECTED after appeal", "DUPLICATE after appeal"}
+#: who takes each action in some state (written out here, not read from workflow.TABLE)
+MODERATORS_ACTIONS = ("triage", "start_review", "request_info", "uphold", "confirm_uphold")
+MODERATORS_ACTIONS += ("decline_uphold", "reject")
+TAKERS: dict[str, frozenset[str]] = {
+    **dict.fromkeys(MODERATORS_ACTIONS, frozenset({M})),
+    "mark_duplicate": frozenset({M, S}),
+    "answer": frozenset({F}),
+    "appeal": frozenset({F}),
+}
 NOT_DECIDER = "took no decision before the appeal"
 #: per path: refusals on top of the wrong kinds of actor (actor, action, message fragment)
 EXTRA: dict[str, list[tuple[Actor, str, str]]] = {
@@ -332,19 +344,18 @@ def wrong_actors(kind: str, built: Built) -> list[tuple[str, Actor, str]]:
             ("a moderator", MOD_D, not_filer),
             ("an admin", ADMIN_X, not_filer),
             ("another moderator", SUP_MOD, not_filer),
-            ("a publisher's client", PUBLISHER_CLIENT, not_filer),
-            ("the system", SYSTEM, not_filer),
-            ("the filer without the member role", FILER_NO_ROLE, not_filer),
+            ("a publisher's client", PUBLISHER_CLIENT, "the challenge's filer (a member)"),
+            ("the system", SYSTEM, "the challenge's filer (a member)"),
+            (
+                "the filer without the member role",
+                FILER_NO_ROLE,
+                "the challenge's filer (a member)",
+            ),
         ]
-    assert kind == S
+    assert kind == S  # moderators mark duplicates in other states: a state error for them
     return [
-        (label, actor, "expected the system")
-        for label, actor in [
-            ("a moderator", MOD_D),
-            ("an admin", ADMIN_X),
-            ("the filer", FILER),
-            ("a plain member", MEMBER_X),
-        ]
+        (label, actor, "the system")
+        for label, actor in [("the filer", FILER), ("a plain member", MEMBER_X)]
     ]
 
 
@@ -381,20 +392,31 @@ async def test_every_forbidden_action_and_actor_is_refused_and_writes_nothing(
             label=f"{path}: {action} by {label} ({actor.id})",
         )
 
-    # what the table does not allow from here: BAD_USER_INPUT whoever asks (the state is
-    # checked before the actor); after the appeal round, nothing at all
+    # what the table does not allow from here: who comes first — FORBIDDEN for an asker who
+    # may take the action in no state, BAD_USER_INPUT for one who may elsewhere (the state
+    # does not fit); after the appeal round, nothing at all
     fragment = "is final" if path in FINAL else "is not allowed on"
-    askers = [("a moderator", MOD_D), ("an admin", ADMIN_X), ("the filer", FILER)]
-    askers += [("a plain member", MEMBER_X), ("the system", SYSTEM)]
+    askers = [("a moderator", MOD_D, M), ("an admin", ADMIN_X, M), ("the filer", FILER, F)]
+    askers += [("a plain member", MEMBER_X, None), ("the system", SYSTEM, S)]
     for action in ACTIONS:
         if action in allowed:
             continue
-        for label, actor in askers:
-            await expect(actor, action, Code.BAD_USER_INPUT, fragment, label)
-    # what it allows, asked by the wrong actor: FORBIDDEN
+        for label, actor, kind in askers:
+            if kind in TAKERS[action]:
+                await expect(actor, action, Code.BAD_USER_INPUT, fragment, label)
+            else:
+                await expect(actor, action, Code.FORBIDDEN, "expected", label)
+    if allowed.get("mark_duplicate") == S:  # the system's in OPEN; moderators' in review
+        for label, actor in (("a moderator", MOD_D), ("an admin", ADMIN_X)):
+            await expect(actor, "mark_duplicate", Code.BAD_USER_INPUT, "is for the system", label)
+    # what it allows, asked by the wrong actor: FORBIDDEN (the system, which marks duplicates
+    # at filing, is told the state does not fit)
     for action, kind in allowed.items():
         for label, actor, says in wrong_actors(kind, built):
-            await expect(actor, action, Code.FORBIDDEN, says, label)
+            if actor is SYSTEM and action == "mark_duplicate":
+                await expect(actor, action, Code.BAD_USER_INPUT, "is for the moderator", label)
+            else:
+                await expect(actor, action, Code.FORBIDDEN, says, label)
     for actor, action, says in EXTRA.get(path, []):
         await expect(actor, action, Code.FORBIDDEN, says, "a conflicted moderator")
     assert tried >= 9
@@ -407,7 +429,8 @@ async def test_every_forbidden_action_and_actor_is_refused_and_writes_nothing(
     if not moderator_can_act:
         claimers += [("a moderator", MOD_D), ("an admin", ADMIN_X)]
     for label, actor in claimers:
-        code, says = claim_refusal(actor, expected_state(path))
+        conflict = "supports this challenge" if actor is SUP_MOD else None
+        code, says = claim_refusal(actor, expected_state(path), conflict)
         await refused(
             rt,
             claim(rt, actor, cid),
@@ -426,8 +449,8 @@ async def test_every_forbidden_action_and_actor_is_refused_and_writes_nothing(
         (
             "the filer",
             FILER,
-            Code.FORBIDDEN if is_open else Code.BAD_USER_INPUT,
-            "filed challenge" if is_open else "expected an open challenge",
+            Code.FORBIDDEN,  # never theirs, open or not: who before state
+            "filed challenge",
         ),
     ]
     if built.stances:
@@ -692,7 +715,7 @@ async def test_what_is_asked_is_checked_before_anything_is_written(demo_runtime:
     value = built.figure.value
     cases: list[tuple[str, Awaitable[object], Code, str]] = [
         ("an unknown action", act(rt, MOD_A, cid, "approve"), Code.BAD_USER_INPUT, "among"),
-        ("the filing action", act(rt, MOD_A, cid, "file"), Code.BAD_USER_INPUT, "not allowed"),
+        ("the filing action", act(rt, MOD_A, cid, "file"), Code.BAD_USER_INPUT, "not an action"),
         ("no rationale", act(rt, MOD_A, cid, "reject"), Code.BAD_USER_INPUT, "non-empty"),
         (
             "a rationale over 5,000 characters",
@@ -823,7 +846,7 @@ async def test_a_system_challenge_has_no_filer_and_its_decision_is_final(
     member_filer = Actor("account:150", frozenset({MEMBER}))
     before = await snapshot(rt, cid)
     for actor, action, code, says in [
-        (member_filer, "answer", Code.BAD_USER_INPUT, "is not allowed on"),
+        (member_filer, "answer", Code.FORBIDDEN, "a system challenge has no filer"),
         (SYSTEM, "triage", Code.FORBIDDEN, "expected a moderator"),
         (MEMBER_X, "triage", Code.FORBIDDEN, "expected a moderator"),
     ]:
@@ -856,12 +879,16 @@ async def test_a_system_challenge_has_no_filer_and_its_decision_is_final(
     decided = await act(rt, MOD_A, cid, "reject", rationale="The spread is a lag, not an error.")
     assert decided.state is State.REJECTED
     before = await snapshot(rt, cid)
-    for actor, action in [(SYSTEM, "appeal"), (MOD_B, "uphold"), (ADMIN_X, "reject")]:
+    for actor, action, code, says in [
+        (SYSTEM, "appeal", Code.FORBIDDEN, "filer"),  # nobody's to appeal: who first
+        (MOD_B, "uphold", Code.BAD_USER_INPUT, "a system challenge has no appeal"),
+        (ADMIN_X, "reject", Code.BAD_USER_INPUT, "a system challenge has no appeal"),
+    ]:
         await refused(
             rt,
             act(rt, actor, cid, action, rationale="r"),
-            Code.BAD_USER_INPUT,
-            fragment="a system challenge has no appeal",
+            code,
+            fragment=says,
             challenge_id=cid,
             before=before,
             label=f"{action} by {actor.id}",
@@ -878,14 +905,14 @@ async def test_claims_hold_for_one_moderator_and_members_cannot_claim(
     built = await build(rt, "IN_REVIEW")
     cid = built.challenge
     at = LATER
-    for label, actor in [
-        ("a plain member", MEMBER_X),
-        ("the filer", FILER),
-        ("a moderator who filed it", FILER_AS_MOD),
-        ("a moderator who supports it", SUP_MOD),
-        ("a moderator bound to its publisher", built.bound_mod),
+    for label, actor, conflict in [
+        ("a plain member", MEMBER_X, None),
+        ("the filer", FILER, None),
+        ("a moderator who filed it", FILER_AS_MOD, "filed this challenge"),
+        ("a moderator who supports it", SUP_MOD, "supports this challenge"),
+        ("a moderator bound to its publisher", built.bound_mod, "is bound to publisher"),
     ]:
-        code, says = claim_refusal(actor, State.IN_REVIEW)
+        code, says = claim_refusal(actor, State.IN_REVIEW, conflict)
         await refused(
             rt,
             claim(rt, actor, cid, now=at),

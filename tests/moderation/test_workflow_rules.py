@@ -218,8 +218,10 @@ def test_a_duplicate_linked_by_the_system_is_appealed_to_any_moderator():
 
 def test_an_appeal_cannot_ask_for_information_or_go_back_to_review():
     view = reach(State.APPEALED)
-    for action in (Action.REQUEST_INFO, Action.TRIAGE, Action.START_REVIEW, Action.APPEAL):
+    for action in (Action.REQUEST_INFO, Action.TRIAGE, Action.START_REVIEW):
         assert refused(view, FRESH_MOD, action).code is Code.BAD_USER_INPUT
+    assert refused(view, FILER, Action.APPEAL).code is Code.BAD_USER_INPUT  # a second appeal
+    assert refused(view, FRESH_MOD, Action.APPEAL).code is Code.FORBIDDEN  # never theirs
 
 
 # --- NEEDS_INFO → OPEN, by the filer only ------------------------------------------------------
@@ -279,7 +281,10 @@ def test_a_system_challenge_is_moderated_and_its_decision_is_final():
     assert error.code is Code.BAD_USER_INPUT and "no filer to answer" in error.message
     view = act(view, MOD, Action.REJECT)
     assert view.final
-    error = refused(view, FILER, Action.APPEAL)
+    error = refused(view, FILER, Action.APPEAL)  # nobody is its filer: who comes first
+    assert error.code is Code.FORBIDDEN and "a system challenge has no filer" in error.message
+    error = refused(view, FRESH_MOD, Action.REJECT)
+    assert error.code is Code.BAD_USER_INPUT
     assert "a system challenge has no appeal" in error.message
 
 
@@ -301,7 +306,11 @@ def test_nobody_answers_for_a_system_challenge():
 def test_the_system_links_duplicates_at_filing_only():
     view = opened()
     assert act(view, SYSTEM, Action.MARK_DUPLICATE, duplicate_of=7).state is State.DUPLICATE
-    assert refused(view, FRESH_MOD, Action.MARK_DUPLICATE, duplicate_of=7).code is Code.FORBIDDEN
+    # a moderator marks duplicates in review: in OPEN it is the state that does not fit them
+    error = refused(view, FRESH_MOD, Action.MARK_DUPLICATE, duplicate_of=7)
+    assert error.code is Code.BAD_USER_INPUT and "IN_REVIEW" in error.message
+    member = refused(view, OTHER_MEMBER, Action.MARK_DUPLICATE, duplicate_of=7)
+    assert member.code is Code.FORBIDDEN
     reopened = act(reach(State.NEEDS_INFO), FILER, Action.ANSWER)
     assert reopened.state is State.OPEN
     error = refused(reopened, SYSTEM, Action.MARK_DUPLICATE, duplicate_of=7)

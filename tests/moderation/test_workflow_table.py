@@ -42,6 +42,12 @@ EXPECTED: dict[tuple[State, Action], tuple[State, State, frozenset[str]]] = {
     (S.APPEAL_UPHOLD_PENDING, A.DECLINE_UPHOLD): (S.APPEALED, S.APPEALED, MODERATORS),
 }
 
+#: who may take each action in some state: anyone else is FORBIDDEN whatever the state
+TAKERS: dict[Action, frozenset[str]] = {
+    action: frozenset().union(*(who for (_, a), (_, _, who) in EXPECTED.items() if a is action))
+    for action in Action
+}
+
 VIEWS = {state: reach(state) for state in State}
 CASES = list(itertools.product(State, Action, ACTORS))
 
@@ -79,8 +85,11 @@ def test_every_state_action_and_actor(state: State, action: Action, kind: str):
     else:
         with pytest.raises(TransitionRefused) as refused:
             _decide(state, action, kind)
-        # not allowed from this state whoever asks; allowed here, but not to this actor
-        assert refused.value.code is (Code.BAD_USER_INPUT if expected is None else Code.FORBIDDEN)
+        # who comes first: an actor who may take the action in no state is FORBIDDEN whatever
+        # the state; one who may take it elsewhere is told the state does not fit
+        takers = TAKERS[action]
+        wrong_role = bool(takers) and kind not in takers
+        assert refused.value.code is (Code.FORBIDDEN if wrong_role else Code.BAD_USER_INPUT)
         assert str(action) in refused.value.message
     assert view == before  # nothing changed: the refusal wrote nothing
 
@@ -103,8 +112,13 @@ FINAL_VIEWS = _final_views()
 def test_after_the_appeal_every_action_by_anyone_is_refused(name: str):
     view = FINAL_VIEWS[name]
     assert view.state in DECISIONS and view.final
-    for action, actor in itertools.product(Action, ACTORS.values()):
+    for action, kind in itertools.product(Action, ACTORS):
         with pytest.raises(TransitionRefused) as refused:
-            decide(view, actor, action, rationale="again", now=NOW, duplicate_of=7)
-        assert refused.value.code is Code.BAD_USER_INPUT
-        assert "is final (its appeal round is over)" in refused.value.message
+            decide(view, ACTORS[kind], action, rationale="again", now=NOW, duplicate_of=7)
+        if TAKERS[action] and kind not in TAKERS[action]:  # never theirs: who comes first
+            assert refused.value.code is Code.FORBIDDEN
+        elif TAKERS[action]:
+            assert refused.value.code is Code.BAD_USER_INPUT
+            assert "is final (its appeal round is over)" in refused.value.message
+        else:  # file: not an action on a challenge
+            assert refused.value.code is Code.BAD_USER_INPUT
