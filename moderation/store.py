@@ -64,7 +64,10 @@ from moderation.workflow import (
     Step,
     Transition,
     allowed_actions,
+    authorize,
+    authorize_role,
     decide,
+    moderator_conflict,
     open_challenge,
 )
 
@@ -543,10 +546,12 @@ async def act(
     makes the uphold change a value (four-eyes: a second moderator confirms it, and the
     confirmation writes the correction)."""
     moment = now or utcnow()
+    wanted = _action_of(action)
+    authorize_role(actor, wanted)  # who first: a member upholding is FORBIDDEN, whatever else
     async with write_sessions() as session, session.begin():
         await log.lock(session)
         row, view = await load_view(session, challenge_id)
-        wanted = _action_of(action)
+        authorize(view, actor, wanted)
         if corrected_value is not None:
             _check_corrected_value(row, wanted, corrected_value)
         if (
@@ -861,13 +866,13 @@ async def take_stance(
         ).scalar_one_or_none()
         if row is None:
             raise Refused(Code.NOT_FOUND, f"expected an existing challenge, got ID {challenge_id}")
+        if row.filer == actor.id:  # who before state: a filer never takes a stance on theirs
+            raise Refused(Code.FORBIDDEN, f"{stance}: {actor.id} filed challenge {challenge_id}")
         if State(row.state) not in OPEN_STATES:
             raise Refused(
                 Code.BAD_USER_INPUT,
                 f"challenge {challenge_id} is {row.state}: expected an open challenge to {stance}",
             )
-        if row.filer == actor.id:
-            raise Refused(Code.FORBIDDEN, f"{stance}: {actor.id} filed challenge {challenge_id}")
         taken = (
             await session.execute(
                 select(_SUPPORT.c.stance).where(
@@ -955,6 +960,9 @@ async def claim(
         _, view = await load_view(session, challenge_id)
         if not actor.has_role(MODERATOR) or actor.is_system:
             raise Refused(Code.FORBIDDEN, f"claim: expected a moderator, got {actor.describe()}")
+        conflict = moderator_conflict(view, actor)
+        if conflict is not None:  # who before state: never theirs to claim
+            raise Refused(Code.FORBIDDEN, f"claim on challenge {challenge_id}: {conflict}")
         if not release and State(row.state) not in QUEUE_STATES:
             raise Refused(
                 Code.BAD_USER_INPUT,

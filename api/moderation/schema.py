@@ -33,7 +33,7 @@ from ingest.publishers import as_utc
 from models.moderation import Challenge as ChallengeRow
 from models.moderation import Correction as CorrectionRow
 from moderation import store
-from moderation.challenges import TargetKind
+from moderation.challenges import TargetKind, check_filer
 from moderation.errors import ModerationError
 from moderation.workflow import State
 
@@ -122,7 +122,7 @@ class ModerationMetrics:
 
 @strawberry.type(description="The caller's standing as a challenger (docs/moderation.md).")
 class Standing:
-    member: str = strawberry.field(description="The caller's pseudonymous ID.")
+    member: str = strawberry.field(description="The caller's public name (their pseudonym).")
     upheld: int = strawberry.field(description="Their filings upheld.")
     rejected: int = strawberry.field(description="Their filings rejected.")
     agreeing: int = strawberry.field(description="Stances that met the final outcome.")
@@ -274,7 +274,7 @@ class ModerationQuery:
             statement = statement.where(
                 _CHALLENGE.c.publishers.contains(literal(f'"{publisher}"'))  # JSON text
             )
-        me = actor_of(info.context).id
+        me = (await actor_of(info.context)).id
         if claimed is ClaimFilter.MINE:
             statement = statement.where(
                 _CHALLENGE.c.claimed_by == me, _CHALLENGE.c.claimed_until > moment
@@ -342,7 +342,7 @@ class ModerationQuery:
         permission_classes=[SignedIn],
     )
     async def my_standing(self, info: Info[Context, None]) -> Standing:
-        actor = actor_of(info.context)
+        actor = await actor_of(info.context)
         async with info.context.runtime.sessions() as session:
             record = await store.track_record(session, actor.id)
         return Standing(
@@ -369,7 +369,11 @@ class ModerationMutation:
     async def file_challenge(
         self, info: Info[Context, None], input: FileChallengeInput
     ) -> Challenge:
-        actor = actor_of(info.context)
+        actor = await actor_of(info.context)
+        try:
+            check_filer(actor)  # who before what: nothing of the input is read for a non-member
+        except ModerationError as exc:
+            raise refusal(exc) from None
         runtime = info.context.runtime
         target = await target_of(info, str(input.target_id), argument="input.targetId")
         assert target is not None
@@ -435,7 +439,7 @@ class ModerationMutation:
             strawberry.argument(description="With mark_duplicate: the challenge it repeats."),
         ] = None,
     ) -> Challenge:
-        actor = actor_of(info.context)
+        actor = await actor_of(info.context)
         runtime = info.context.runtime
         try:
             await store.act(
@@ -466,7 +470,7 @@ class ModerationMutation:
         ],
         comment: str | None = None,
     ) -> Challenge:
-        actor = actor_of(info.context)
+        actor = await actor_of(info.context)
         try:
             await store.take_stance(
                 info.context.runtime.write_sessions,
@@ -490,7 +494,7 @@ class ModerationMutation:
         number: ChallengeNumber,
         text: Annotated[str, strawberry.argument(description="The note.")],
     ) -> Challenge:
-        actor = actor_of(info.context)
+        actor = await actor_of(info.context)
         try:
             await store.add_note(info.context.runtime.write_sessions, actor, number, text)
         except ModerationError as exc:
@@ -505,7 +509,7 @@ class ModerationMutation:
     async def claim_challenge(
         self, info: Info[Context, None], number: ChallengeNumber, release: bool = False
     ) -> Challenge:
-        actor = actor_of(info.context)
+        actor = await actor_of(info.context)
         try:
             await store.claim(info.context.runtime.write_sessions, actor, number, release=release)
         except ModerationError as exc:

@@ -19,6 +19,7 @@ from api.errors import ApiError, ErrorCode
 from api.figures import dataloaders as figure_loaders
 from api.figures.types import FigureVersion
 from api.ledger.types import InclusionProof, LedgerEntry
+from api.members.types import accounts
 from api.permissions import PER_CALLER, Moderator
 from api.sources.dataloaders import chunks
 from api.sources.types import enum_from_domain, leaf_of, node_keys, proof_of
@@ -102,9 +103,12 @@ else:
     )
 
 
-def actor_of(context: Context) -> Actor:
-    """The caller as moderation sees them: a pseudonymous ID and the roles their token grants
-    (for our own tokens, a role counts only with the scope that grants it)."""
+async def actor_of(context: Context) -> Actor:
+    """The caller as moderation sees them: their public name and the roles their token grants
+    (for our own tokens, a role counts only with the scope that grants it). A member of ours is
+    named by their pseudonym (unique and never changed: docs/decisions/0014-public-names.md);
+    an external issuer's user by ``ext:`` and a digest of issuer and subject; a machine client
+    by its token's subject (it holds no role moderation knows)."""
     identity = context.identity
     if identity is None:
         raise ApiError(
@@ -119,7 +123,15 @@ def actor_of(context: Context) -> Actor:
         for role, scope in grants.items()
         if role in identity.roles and (not identity.own or scope in identity.scopes)
     }
-    if identity.own:
+    if identity.own and identity.account_id is not None:
+        account = await accounts(context).load(identity.account_id)
+        if account is None:
+            raise ApiError(
+                "expected the account this token was issued to, found none",
+                ErrorCode.UNAUTHENTICATED,
+            )
+        ident = account.pseudonym
+    elif identity.own:
         ident = identity.subject
     else:
         digest = hashlib.sha256(f"{identity.issuer}|{identity.subject}".encode()).hexdigest()
@@ -222,7 +234,9 @@ class Sentiment:
 )
 class PublicTextType:
     body: str = strawberry.field(description="The text as typed (Unicode NFC).")
-    author: str = strawberry.field(description="Who wrote it: a pseudonymous ID or `system`.")
+    author: str = strawberry.field(
+        description="Who wrote it: a member's pseudonym, `ext:…` or `system`."
+    )
     created_at: dt.datetime = strawberry.field(description="When it was written.")
     sentiment: Sentiment = strawberry.field(description="Its sentiment, scored when written.")
 
@@ -254,7 +268,11 @@ class ChallengeEvent:
         description="The state before (null for the filing)."
     )
     to_state: ChallengeState = strawberry.field(description="The state after.")
-    actor: str = strawberry.field(description="Who acted: `account:<id>`, `ext:…` or `system`.")
+    actor: str = strawberry.field(
+        description="Who acted: a member's pseudonym, `ext:…` (an external issuer's user) or "
+        "`system`. Leaves written before migration 0009 name members `account:<n>` "
+        "(docs/ledger.md); this field gives their pseudonym."
+    )
     at: dt.datetime = strawberry.field(description="When, to the second.")
     rationale: str = strawberry.field(description="Why, as typed (empty where none is asked).")
     changes_value: bool = strawberry.field(
@@ -294,7 +312,7 @@ class ChallengeEvent:
 
 @strawberry.type(description="A moderator's note on a challenge, for moderators only.")
 class ReviewerNote:
-    author: str = strawberry.field(description="The moderator who wrote it (pseudonymous ID).")
+    author: str = strawberry.field(description="The moderator who wrote it (their pseudonym).")
     body: str = strawberry.field(description="The note as typed.")
     created_at: dt.datetime = strawberry.field(description="When it was written.")
 
@@ -305,7 +323,7 @@ class ReviewerNote:
 
 @strawberry.type(description="A member's support for or opposition to a challenge.")
 class Stance:
-    member: str = strawberry.field(description="Who: a pseudonymous ID.")
+    member: str = strawberry.field(description="Who: a pseudonym (or `ext:…`).")
     stance: str = strawberry.field(description="support or oppose.")
     weight: float = strawberry.field(
         description="What it weighed when taken, from the member's track record (0.2 without "
@@ -355,7 +373,7 @@ class Correction:
         description="SHA-256 of the challenge's evidence (links and text) as compact sorted JSON."
     )
     decided_by: list[str] = strawberry.field(
-        description="The moderators who proposed and confirmed it (pseudonymous IDs)."
+        description="The moderators who proposed and confirmed it, by pseudonym."
     )
     quorum: int = strawberry.field(description="How many different moderators decided it (2).")
     publishers: list[str] = strawberry.field(description="The publishers the figure rests on.")
@@ -450,7 +468,9 @@ class Challenge(relay.Node):
     )
     links: list[str] = strawberry.field(description="Evidence links (http/https), as given.")
     state: ChallengeState = strawberry.field(description="Where it is in the workflow.")
-    filer: str = strawberry.field(description="Who filed it: a pseudonymous ID or `system`.")
+    filer: str = strawberry.field(
+        description="Who filed it: a member's pseudonym (or `ext:…`) or `system`."
+    )
     duplicate_of: int | None = strawberry.field(description="The challenge it repeats.")
     discrepancy: float = strawberry.field(
         description="How far the challenged value is from the claim or the other lineages (0…1)."
@@ -499,7 +519,7 @@ class Challenge(relay.Node):
     async def allowed_actions(self, info: Info[Context, None]) -> list[ChallengeAction]:
         if info.context.identity is None:
             return []
-        actor = actor_of(info.context)
+        actor = await actor_of(info.context)
         rows = await events(info.context).load(self.number)
         sides = await stances(info.context).load(self.number)
         view = ChallengeView(
@@ -521,7 +541,7 @@ class Challenge(relay.Node):
         return [ReviewerNote.of(row) for row in await notes(info.context).load(self.number)]
 
     @strawberry.field(
-        description="The moderator who claimed it for review (moderators only).",
+        description="The moderator who claimed it for review, by pseudonym (moderators only).",
         permission_classes=[Moderator],
     )
     def claimed_by(self) -> str | None:
