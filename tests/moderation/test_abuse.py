@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from ledger.leaf import parse_leaf_body
+from ledger.times import rfc3339
 from models import Challenge, ChallengeEvent, ChallengeSupport, LedgerEntry, PublicText
 from moderation import reputation, store
 from moderation.actors import MEMBER, Actor
@@ -83,7 +84,7 @@ async def test_flooding_past_the_daily_limit_is_refused_until_a_day_later(
             label=f"a 6th filing at {moment.isoformat()}",
         )
         assert error.extra["limit"] == "daily"
-        assert error.extra["retryAt"] == (T0 + DAY).isoformat()
+        assert error.extra["retryAt"] == rfc3339(T0 + DAY)
     # 24 hours after the first filing, one more fits in the window
     later = await file(rt, flooder, figures[5], now=T0 + DAY)
     assert later.state is State.OPEN
@@ -95,7 +96,7 @@ async def test_flooding_past_the_daily_limit_is_refused_until_a_day_later(
         fragment="expected at most 5",
     )
     assert error.extra["limit"] == "daily"
-    assert error.extra["retryAt"] == (T0 + DAY + dt.timedelta(minutes=1)).isoformat()
+    assert error.extra["retryAt"] == rfc3339(T0 + DAY + dt.timedelta(minutes=1))
 
 
 # --- 2. one figure, again and again -----------------------------------------------------------
@@ -129,7 +130,7 @@ async def test_repeated_challenges_on_one_figure_are_limited_per_target(
             label=f"a 4th on the figure at {moment.isoformat()}",
         )
         assert error.extra["limit"] == "per_target"
-        assert error.extra["retryAt"] == (T0 + DAY).isoformat()
+        assert error.extra["retryAt"] == rfc3339(T0 + DAY)
     # the limit is per member and per target: another figure, another member are unaffected
     moment = T0 + dt.timedelta(hours=3)
     assert (await file(rt, repeater, elsewhere, now=moment)).state is State.OPEN
@@ -387,7 +388,7 @@ async def test_three_rejections_of_the_last_five_lock_filing_for_seven_days(
             label=f"filing at {moment.isoformat()}",
         )
         assert error.extra["limit"] == "locked"
-        assert error.extra["retryAt"] == unlocks.isoformat()
+        assert error.extra["retryAt"] == rfc3339(unlocks)
     # the lock is the member's: others file on the same figure
     assert (await file(rt, member(208), figures[5], now=T0 + DAY)).state is State.OPEN
     # appealing a rejection does not lift the lock: the decision counts until the appeal's
