@@ -100,7 +100,7 @@ async def resolve_many(
 class Me:
     issuer: str = strawberry.field(description="Who issued the caller's token (`iss`).")
     subject: str = strawberry.field(
-        description="The token's subject: `account:<id>`, `client:<client id>`, or an external "
+        description="The token's subject: `member:<public ID>` (the same public ID as the member's global ID), `client:<client id>`, or an external "
         "issuer's own."
     )
     pseudonym: str | None = strawberry.field(

@@ -104,6 +104,22 @@ def new_public_id() -> str:
     return secrets.token_urlsafe(12)
 
 
+#: what our tokens name a member by (``sub``): the account's opaque public ID, never its number
+SUBJECT_PREFIX = "member:"
+
+
+def subject_of(account: Account) -> str:
+    """The ``sub`` of this account's tokens: ``member:<public_id>`` (reveals no account number)."""
+    return SUBJECT_PREFIX + account.public_id
+
+
+def public_id_of(subject: str) -> str | None:
+    """The public ID a token subject names, or None if it names no member."""
+    if subject.startswith(SUBJECT_PREFIX) and len(subject) > len(SUBJECT_PREFIX):
+        return subject[len(SUBJECT_PREFIX) :]
+    return None
+
+
 # -- reading -----------------------------------------------------------------------------------
 
 

@@ -51,7 +51,7 @@ from sqlmodel import col
 from starlette.responses import Response
 
 from identity import keys, tokens
-from identity.accounts import Account, load_account
+from identity.accounts import Account, load_account, subject_of
 from identity.config import AuthConfig, sha256_hex, utc
 from models.identity import AuthorizationCode, OAuthClient, RefreshToken, TokenFamily
 
@@ -476,7 +476,7 @@ class _ClientCredentialsGrant(ClientCredentialsGrant):
 
 
 class _OpenID(OpenIDCode):
-    """An ID token for the ``openid`` scope: ``sub`` account:<id> and the pseudonym, never the
+    """An ID token for the ``openid`` scope: ``sub`` member:<public id> and the pseudonym, never the
     email."""
 
     def __init__(self, server: OAuthServer) -> None:
@@ -513,7 +513,7 @@ class _OpenID(OpenIDCode):
         }
 
     def generate_user_info(self, user: Account, scope: str) -> UserInfo:
-        return UserInfo(sub=f"account:{user.id}", preferred_username=user.pseudonym)
+        return UserInfo(sub=subject_of(user), preferred_username=user.pseudonym)
 
 
 # -- endpoints -----------------------------------------------------------------------------------
@@ -588,12 +588,13 @@ class _Introspection(_TokenLookup, IntrospectionEndpoint):
             )
             return {"active": True, "token_type": "Bearer", **payload}
         row = token.row
+        owner = load_account(self.server.db, account_id=row.account_id)
         return {
             "active": True,
             "token_type": "refresh_token",
             "scope": row.scope,
             "client_id": row.client_id,
-            "sub": f"account:{row.account_id}",
+            "sub": subject_of(owner) if owner is not None else "member:unknown",
             "iss": self.server.config.issuer,
             "exp": int(utc(row.expires_at).timestamp()),
             "iat": int(utc(row.issued_at).timestamp()),
@@ -684,7 +685,7 @@ class OAuthServer(AuthorizationServer):
             )
         else:
             subject, roles, publisher = (
-                f"account:{account.id}",
+                subject_of(account),
                 account.role_names,
                 account.publisher,
             )

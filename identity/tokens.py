@@ -5,7 +5,7 @@ The contract the API's resource side verifies:
 
 - header: ``alg`` EdDSA, ``kid`` (a key in /.well-known/jwks.json), ``typ`` at+jwt;
 - claims: ``iss`` (setting auth_issuer), ``aud`` (setting auth_audience), ``sub``
-  (``account:<id>`` for a member, ``client:<client_id>`` for client credentials), ``client_id``,
+  (``member:<public id>`` for a member, the opaque key of its global ID, ``client:<client_id>`` for client credentials), ``client_id``,
   ``scope`` (space-separated), ``exp``, ``iat``, ``nbf``, ``jti``, ``roles`` (some of member,
   moderator, publisher, admin), ``publisher`` (the publisher's slug, when bound to one) and
   ``sid`` (the token family, for tokens issued to an account).

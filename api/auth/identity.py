@@ -26,7 +26,7 @@ class Identity:
 
     #: the token's ``iss``, exactly
     issuer: str
-    #: the token's ``sub``: ``account:<id>`` / ``client:<client_id>`` for our own issuer
+    #: the token's ``sub``: ``member:<public id>`` / ``client:<client_id>`` for our own issuer
     subject: str
     #: our roles (an external issuer's claims mapped onto them by its configuration)
     roles: frozenset[str]
@@ -36,7 +36,7 @@ class Identity:
     publisher: str | None = None
     #: the OAuth client the token was issued to
     client_id: str | None = None
-    #: the member's account here (our own issuer's ``account:<id>`` tokens only)
+    #: the member's account here (our own issuer's ``member:<public id>`` tokens only)
     account_id: int | None = None
     #: a public name to show (our accounts' pseudonym; an external ``preferred_username``)
     display_name: str | None = None

@@ -27,12 +27,16 @@ from typing import Any
 from urllib.parse import unquote
 
 from joserfc.jwk import KeySet
+from sqlalchemy import select
+from sqlmodel import col
 
 from api.auth.external import ExternalIssuers
 from api.auth.identity import Identity, TokenError
 from identity import tokens
+from identity.accounts import public_id_of
 from identity.keys import verification_keys
 from identity.tokens import LEEWAY_S
+from models.identity import Account as AccountRow
 from service.runtime import Runtime
 
 #: our verification keys are re-read at least this often (a rotation is seen by then) …
@@ -146,13 +150,20 @@ class Authenticator:
                 "validity period; this one is not"
             )
         jti, sid = str(claims["jti"]), claims.get("sid")
+        subject = str(claims["sub"])
+        public_id = public_id_of(subject)
+        account_id = None
         async with self.runtime.sessions() as session:
             if await tokens.is_revoked(session, jti, sid if isinstance(sid, str) else None):
                 raise TokenError("the access token was revoked")
-        subject = str(claims["sub"])
-        account_id = None
-        if subject.startswith("account:") and subject[len("account:") :].isdigit():
-            account_id = int(subject[len("account:") :])
+            if public_id is not None:
+                account_id = await session.scalar(
+                    select(col(AccountRow.id)).where(col(AccountRow.public_id) == public_id)
+                )
+                if account_id is None:
+                    raise TokenError(
+                        f"the access token names a member that does not exist: {subject}"
+                    )
         roles = claims.get("roles", [])
         publisher = claims.get("publisher")
         return Identity(

@@ -31,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from strawberry.relay import to_base64
 from api.auth import pages
 from identity import accounts, keys, throttle
 from identity.config import AuthConfig, now
@@ -240,7 +241,7 @@ def _consent_token(
     claims = {
         "iss": server.config.issuer,
         "aud": server.config.issuer + "/oauth/authorize",
-        "sub": f"account:{account.id}",
+        "sub": accounts.subject_of(account),
         "client_id": client_id,
         "req": digest,
         "iat": issued,
@@ -398,7 +399,9 @@ async def _decide(
                 status=400,
             )
         server.auth_time = dt.datetime.fromtimestamp(int(claims["auth_time"]), dt.UTC)
-        account = accounts.load_account(server.db, account_id=int(str(claims["sub"]).split(":")[1]))
+        account = accounts.load_account(
+            server.db, public_id=accounts.public_id_of(str(claims["sub"])) or "-"
+        )
         grant_user = account if allow and account is not None and account.active else None
         try:
             grant = server.get_consent_grant(oauth, end_user=grant_user)
@@ -465,7 +468,7 @@ async def sign_up(request: Request) -> Response:
         return _json_error(refused.status, error, str(refused))
     log.info("signed up", extra={"account_id": account.id})
     return JSONResponse(
-        {"id": account.id, "pseudonym": account.pseudonym},
+        {"id": to_base64("Member", account.public_id), "pseudonym": account.pseudonym},
         status_code=201,
         headers={"Cache-Control": "no-store"},
     )

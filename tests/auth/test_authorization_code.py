@@ -7,6 +7,8 @@ import datetime as dt
 import time
 from urllib.parse import parse_qs, urlsplit
 
+from strawberry.relay import from_base64
+
 import httpx
 from sqlalchemy import update
 
@@ -34,8 +36,11 @@ async def test_sign_up_then_code_flow_issues_a_signed_at_jwt(
 ) -> None:
     created = await sign_up(client)
     assert created.status_code == 201, created.text
-    account_id = created.json()["id"]
-    assert created.json() == {"id": account_id, "pseudonym": "ada"}
+    member_id = created.json()["id"]
+    assert created.json() == {"id": member_id, "pseudonym": "ada"}
+    # the member's opaque global ID, which names no account number; tokens carry the same key
+    kind, public_id = from_base64(member_id)
+    assert kind == "Member" and not public_id.isdigit() and len(public_id) >= 16
 
     pkce = Pkce.new()
     client_id = app_client.client.client_id
@@ -50,7 +55,7 @@ async def test_sign_up_then_code_flow_issues_a_signed_at_jwt(
     header, claims = await verified_claims(client, body["access_token"])
     assert header["alg"] == "EdDSA" and header["typ"] == "at+jwt" and header["kid"]
     assert claims["iss"] == ISSUER and claims["aud"] == "corroborate-api"
-    assert claims["sub"] == f"account:{account_id}"
+    assert claims["sub"] == f"member:{public_id}"
     assert claims["client_id"] == client_id and claims["scope"] == "openid member"
     assert claims["roles"] == ["member"] and "publisher" not in claims
     assert claims["exp"] - claims["iat"] == 600 and claims["nbf"] == claims["iat"]
@@ -61,7 +66,7 @@ async def test_sign_up_then_code_flow_issues_a_signed_at_jwt(
     id_header, id_claims = await verified_claims(client, body["id_token"])
     assert id_header["alg"] == "EdDSA"
     assert id_claims["aud"] == [client_id] and id_claims["iss"] == ISSUER
-    assert id_claims["sub"] == f"account:{account_id}" and id_claims["nonce"] == "n-0S6_WzA2Mj"
+    assert id_claims["sub"] == f"member:{public_id}" and id_claims["nonce"] == "n-0S6_WzA2Mj"
     assert id_claims["preferred_username"] == "ada"
     assert "ada@example.org" not in str(id_claims)
 

@@ -113,7 +113,7 @@ async def test_me_names_the_caller_with_their_budget(
     assert answer.status_code == 200, answer.text
     me = answer.json()["data"]["me"]
     assert me["pseudonym"] == "ada" and me["roles"] == ["member"]
-    assert me["subject"].startswith("account:") and me["member"]["email"] == "ada@example.org"
+    assert me["subject"].startswith("member:") and me["member"]["email"] == "ada@example.org"
     assert me["rateLimit"]["limit"] == runtime.settings.api_budget_authenticated
     assert answer.headers["cache-control"] == "private, no-store"
     # anonymous: no `me`
@@ -144,7 +144,7 @@ async def test_forged_tokens_are_refused(client: httpx.AsyncClient, runtime: Run
     async with runtime.sessions() as session:
         bob = await accounts.find(session, email="bob@example.org")
     assert bob is not None
-    bob_id = to_base64("Member", bob.id)
+    bob_id = to_base64("Member", bob.public_id)
     # every forged token claims an admin: with any of them the suspension would go through
     powers: dict[str, Any] = {
         "roles": ["admin"],
@@ -267,7 +267,7 @@ async def test_roles_guard_mutations_and_private_fields(
 
     # a moderator reading another member's email through `node`: FORBIDDEN
     peek = await gql(client, MEMBER_EMAIL, mod["access_token"], id=bob_id)
-    assert code(peek) == "FORBIDDEN" and peek.json()["data"] is None  # node is non-null
+    assert code(peek) == "FORBIDDEN" and peek.json()["data"] == {"node": None}  # nullable
     assert "bob@example.org" not in peek.text
     # … through `nodes` neither; the pseudonym is public
     peek_many = await gql(
@@ -376,3 +376,21 @@ async def _issuer_token(issuer: Any, client: Any) -> str:
     assert answer.status_code == 200, answer.text
     token: str = answer.json()["access_token"]
     return token
+
+
+async def test_a_token_names_its_member_by_public_id_and_an_unknown_one_is_refused(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    assert (await sign_up(client, email="cyra@example.org", pseudonym="cyra")).status_code == 201
+    async with runtime.sessions() as session:
+        cy = await accounts.find(session, email="cyra@example.org")
+    assert cy is not None
+    own = await mint(runtime, subject=accounts.subject_of(cy))
+    answer = await gql(client, "{ me { subject pseudonym member { id } } }", own)
+    me = answer.json()["data"]["me"]
+    assert me["subject"] == f"member:{cy.public_id}" and me["pseudonym"] == "cyra"
+    assert me["member"]["id"] == to_base64("Member", cy.public_id)
+    assert cy.public_id != str(cy.id) and len(cy.public_id) >= 16
+    # a well-signed token for a member who does not exist is refused, not taken as anonymous
+    ghost = await gql(client, "{ me { subject } }", await mint(runtime, subject="member:nobody"))
+    assert ghost.status_code == 401 and "does not exist" in ghost.text
