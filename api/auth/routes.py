@@ -30,8 +30,8 @@ from joserfc.jwt import JWTClaimsRegistry
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-
 from strawberry.relay import to_base64
+
 from api.auth import pages
 from identity import accounts, keys, throttle
 from identity.config import AuthConfig, now

@@ -7,10 +7,9 @@ import datetime as dt
 import time
 from urllib.parse import parse_qs, urlsplit
 
-from strawberry.relay import from_base64
-
 import httpx
 from sqlalchemy import update
+from strawberry.relay import from_base64
 
 from identity.clients import Registered
 from models.identity import AuthorizationCode
