@@ -14,7 +14,7 @@ How the examples are found and run (the rules of tests/docs/markdown_blocks.py, 
   moderator's token>``) is sent with a real token of such a person from our own authorization
   server (tests/docs/conftest.py). Queries and mutations must answer HTTP 200 with data and no
   ``errors``. Subscriptions are started over a websocket (``graphql-transport-ws``); the test
-  then writes to the log through the API (a moderator triages a system challenge) until
+  then writes to the log through the API (a moderator triages an open challenge) until
   every one of them has yielded an event (for ``figureChanged``, moderators also correct a figure
   of its region and metric, as a challenge upheld with four eyes does); none may yield an error.
 - ``sh``: run by ``bash -euo pipefail`` with ``.venv/bin`` first on the PATH and the operator's
@@ -23,7 +23,8 @@ How the examples are found and run (the rules of tests/docs/markdown_blocks.py, 
 - ``python``: run by the test's Python; it must exit 0. One that subscribes (its text says
   ``subscription``) gets the same writes as a GraphQL subscription until it exits.
 - ```` ```json answer ````: the answer of the block before it (a GraphQL operation's response, or
-  the JSON a shell block printed) must have its shape: every key shown (but ``"…"``) is there with
+  the JSON a shell block printed; of a block of several operations, the last one's answer) must
+  have its shape: every key shown (but ``"…"``) is there with
   a value of the same JSON type, a list has the items shown at their positions (and more only
   when ``"…"`` ends it), an answer with ``errors`` shows them, and words (strings
   without digits: statuses, modes) are equal; numbers, hashes, IDs, URLs and times may differ.
