@@ -30,12 +30,12 @@ def cli_env(**values: str) -> dict[str, str]:
 
 
 def run_cli(
-    *args: str, env: dict[str, str], timeout: float = 600
+    *args: str, env: dict[str, str], timeout: float = 600, cwd: Path = ROOT
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [CORROBORATE, *args],
         env=env,
-        cwd=ROOT,
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -45,13 +45,13 @@ def run_cli(
 
 @contextmanager
 def serving(
-    args: list[str], env: dict[str, str], port: int, path: str = "/healthz"
+    args: list[str], env: dict[str, str], port: int, path: str = "/healthz", cwd: Path = ROOT
 ) -> Iterator[str]:
     """Run ``corroborate ARGS`` as a real server process until the block ends."""
     process = subprocess.Popen(
         [CORROBORATE, *args],
         env=env,
-        cwd=ROOT,
+        cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ import httpx
 import pytest
 
 from tests.auth.conftest import REDIRECT, Pkce, authorization_code, exchange, sign_up
-from tests.helpers import cli_env, free_port, run_cli, serving
+from tests.helpers import ROOT, cli_env, free_port, run_cli, serving
 
 #: who signs in, their roles and the scopes their app asks for
 PEOPLE = {
@@ -39,7 +40,9 @@ class Live:
     base: str  # http://127.0.0.1:PORT
     env: dict[str, str]  # the operator's environment: the CLI reaches the server's database
     root: Path
+    clone: Path  # the fresh clone the server runs in (README's set-up, default settings)
     tokens: dict[str, str] = field(default_factory=dict)
+    demo_load_output: str = ""
 
     @property
     def graphql(self) -> str:
@@ -173,12 +176,16 @@ def _tokens(live: Live) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    """The README's set-up in a fresh clone of this repository: ``migrate``, ``demo load`` and
+    ``serve`` run in the clone with the default settings (SQLite under its ``./var``), as
+    ``make run`` runs them. The operator's environment (``Live.env``) names the same database
+    and data directory explicitly, so CLI calls and documented commands reach it from anywhere."""
     root = tmp_path_factory.mktemp("live")
+    clone = root / "clone"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True, timeout=120)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = cli_env(
-        database_url=f"sqlite+aiosqlite:///{root / 'corroborate.db'}",
-        data_dir=str(root / "data"),
+    defaults = cli_env(
         port=str(port),
         auth_issuer=base,
         # cheap password hashing and tokens that outlive a slow session; the flows are the same
@@ -187,9 +194,16 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         auth_access_token_ttl_s="3600",
         api_timeout_s="120",  # as tests/conftest.py: a busy CI machine is slow, not broken
     )
-    server = Live(base=base, env=env, root=root)
-    server.cli("migrate")
-    server.cli("demo", "load")
-    with serving(["serve"], env, port):
+    env = {
+        **defaults,
+        "CORROBORATE_DATABASE_URL": f"sqlite+aiosqlite:///{clone / 'var' / 'corroborate.db'}",
+        "CORROBORATE_DATA_DIR": str(clone / "var"),
+    }
+    server = Live(base=base, env=env, root=root, clone=clone)
+    for args in (["migrate"], ["demo", "load"]):
+        done = run_cli(*args, env=defaults, cwd=clone)
+        assert done.returncode == 0, f"corroborate {' '.join(args)}: {done.stdout}{done.stderr}"
+    server.demo_load_output = done.stdout
+    with serving(["serve"], defaults, port, cwd=clone):
         server.tokens = _tokens(server)
         yield server

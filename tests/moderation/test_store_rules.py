@@ -290,8 +290,8 @@ ALLOWED: dict[str, dict[str, str]] = {
 }
 FINAL = {"UPHELD after appeal", "REJECTED after appeal", "DUPLICATE after appeal"}
 #: who takes each action in some state (written out here, not read from workflow.TABLE)
-MODERATORS_ACTIONS = ("triage", "start_review", "request_info", "uphold", "confirm_uphold")
-MODERATORS_ACTIONS += ("decline_uphold", "reject")
+MODERATORS_ACTIONS: tuple[str, ...] = ("triage", "start_review", "request_info", "uphold")
+MODERATORS_ACTIONS += ("confirm_uphold", "decline_uphold", "reject")
 TAKERS: dict[str, frozenset[str]] = {
     **dict.fromkeys(MODERATORS_ACTIONS, frozenset({M})),
     "mark_duplicate": frozenset({M, S}),
@@ -396,7 +396,11 @@ async def test_every_forbidden_action_and_actor_is_refused_and_writes_nothing(
     # may take the action in no state, BAD_USER_INPUT for one who may elsewhere (the state
     # does not fit); after the appeal round, nothing at all
     fragment = "is final" if path in FINAL else "is not allowed on"
-    askers = [("a moderator", MOD_D, M), ("an admin", ADMIN_X, M), ("the filer", FILER, F)]
+    askers: list[tuple[str, Actor, str | None]] = [
+        ("a moderator", MOD_D, M),
+        ("an admin", ADMIN_X, M),
+        ("the filer", FILER, F),
+    ]
     askers += [("a plain member", MEMBER_X, None), ("the system", SYSTEM, S)]
     for action in ACTIONS:
         if action in allowed:
