@@ -418,3 +418,29 @@ async def test_the_outbox_forgets_old_rows_and_a_restarted_hub_relays_from_its_s
             assert sorted(kept) == ['{"n":1}', '{"n":2}', '{"n":3}']  # the old one was pruned
     finally:
         await hub.close()
+
+
+async def test_a_websocket_message_nested_too_deep_closes_with_4400(runtime: Runtime) -> None:
+    """Item 8 of issue 15 on the websocket: 49,000 levels of arrays inside one subscribe message
+    (well under any size cap) close the connection with 4400, as a malformed message does, and
+    the server goes on serving."""
+    deep = "[" * 49_000 + "]" * 49_000
+    async with served(runtime) as (url, app):
+        async with client(url) as ws:
+            raw = (
+                '{"id": "1", "type": "subscribe", "payload": {"query": '
+                + json.dumps(CHECKPOINTS)
+                + ', "variables": {"a": '
+                + deep
+                + "}}}"
+            )
+            await ws.ws.send(raw)
+            with pytest.raises(ConnectionClosed) as closed:
+                await asyncio.wait_for(ws.ws.recv(), 10)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
+        async with client(url) as ws:  # still serving
+            await ws.subscribe("1", CHECKPOINTS)
+            await until(subscribers(app, 1))
+            receipt = await runtime.sequencer.append("document", {"test": "after deep"})
+            message = await ws.receive()
+            assert message["payload"]["data"]["checkpointAdvanced"]["size"] == receipt.size
