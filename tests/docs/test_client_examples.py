@@ -82,10 +82,22 @@ def _until_exit(args: list[str], live: Live, cwd: Path) -> tuple[int, str, str]:
     return process.returncode, out, err
 
 
-def _figure_lines(output: str) -> list[str]:
+def _figure_lines(output: str, live: Live) -> list[str]:
+    """The client's lines for ITA's cumulative cases in June 2020, checked against what the API
+    answers now (the session's server is shared: other tests may have corrected a figure)."""
     lines = output.strip().splitlines()
     assert lines and lines[-1] == "30 figures", f"expected June's 30 figures of ITA, got {output!r}"
-    assert all(line.startswith("2020-06-") and " ATTESTED " in line for line in lines[:-1]), lines
+    found = live.post(
+        '{ figures(region: "ITA", metric: CASES_CUMULATIVE, from: "2020-06-01", '
+        'to: "2020-06-30", first: 30) { nodes { date value status } } }'
+    )
+    assert "errors" not in found, found
+    expected = [
+        f"{node['date']} {node['value']} {node['status']}"
+        for node in sorted(found["data"]["figures"]["nodes"], key=lambda node: node["date"])
+    ]
+    assert len(expected) == 30
+    assert [" ".join(line.split()[:3]) for line in lines[:-1]] == expected, lines
     return lines[:-1]
 
 
@@ -99,7 +111,8 @@ def test_typescript_client_typechecks_against_the_schema_and_runs(live: Live) ->
 
     figures = _run([tsx, "src/figures.ts", "ITA", "2020-06-01", "2020-06-30"], live)
     assert figures.returncode == 0, figures.stderr
-    assert "2020-06-01 233197 ATTESTED" in _figure_lines(figures.stdout)[0]
+    first = _figure_lines(figures.stdout, live)[0]
+    assert first.startswith("2020-06-01 ") and "ecdc=233197" in first, first
 
     vkey = live.cli("ledger", "vkey").strip()  # pinned from the operator, not from the response
     proof = _run([tsx, "src/proof.ts", vkey], live)
@@ -123,7 +136,8 @@ def test_typescript_client_typechecks_against_the_schema_and_runs(live: Live) ->
 def test_python_client_queries_and_subscribes(live: Live) -> None:
     figures = _run([sys.executable, str(PYTHON_CLIENT), "figures", "ITA"], live, ROOT)
     assert figures.returncode == 0, figures.stderr
-    assert "2020-06-01 233197 ATTESTED" in _figure_lines(figures.stdout)[0]
+    first = _figure_lines(figures.stdout, live)[0]
+    assert first.startswith("2020-06-01 ") and "ecdc=233197" in first, first
 
     args = [sys.executable, str(PYTHON_CLIENT), "checkpoints", "2"]
     code, out, err = _until_exit(args, live, ROOT)

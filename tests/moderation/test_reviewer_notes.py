@@ -54,7 +54,7 @@ async def test_only_moderators_read_and_write_reviewer_notes(
         )
     moderator = await mint(
         demo_runtime,
-        subject=f"account:{mod.id}",
+        subject=accounts.subject_of(mod),
         roles=["member", "moderator"],
         scope="member moderate",
     )
