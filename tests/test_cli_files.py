@@ -135,6 +135,14 @@ def _state(db_url: str, *folders: Path) -> tuple[Any, ...]:
 
 
 @pytest.fixture
+def backend() -> str:
+    """SQLite only: a file argument is checked before any database is opened, so the other
+    backend adds a minute of subprocesses and no coverage (the database side of "nothing written"
+    is the same code on both; tests/test_cli_ingest.py refuses on both backends)."""
+    return "sqlite"
+
+
+@pytest.fixture
 def service(db_url: str, tmp_path: Path) -> dict[str, Any]:
     env = cli_env(database_url=db_url, data_dir=str(tmp_path / "data"))
     inputs = tmp_path / "inputs"
