@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -37,6 +37,7 @@ from api.view import GraphQLHTTP
 from service import migrations
 from service.runtime import Runtime, StartupError, check_database, open_runtime
 from service.settings import Settings
+from web.graphiql import static_files
 
 
 class CorroborateGraphQL(GraphQL[Context, None]):
@@ -154,6 +155,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             *auth_routes,  # the OAuth 2.0 / OpenID Connect authorization server, sign-up
             Route("/graphql", http.handle, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            Mount("/static", app=static_files(), name="static"),  # web/static: GraphiQL's files
         ],
         middleware=[Middleware(RequestContextMiddleware, metrics=RequestMetrics(registry))],
         lifespan=lifespan,

@@ -35,9 +35,8 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from strawberry.exceptions import MissingQueryError
-from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
@@ -51,6 +50,7 @@ from api.persisted import PersistedQueries, requested_hash
 from api.response_cache import DataVersion, Entry, ResponseCache, Version, cache_key, encode_data
 from ledger.times import rfc3339_epoch
 from service.runtime import Runtime
+from web.graphiql import graphiql_page
 
 log = logging.getLogger("corroborate.graphql")
 
@@ -162,7 +162,7 @@ class GraphQLHTTP:
 
     async def handle(self, request: Request) -> Response:
         if _wants_ide(request):
-            return HTMLResponse(get_graphql_ide_html("graphiql"))
+            return graphiql_page(request)  # offline GraphiQL: web/graphiql.py
         media = negotiate(request.headers.get("accept"))
         identity: Identity | None = None
         try:
